@@ -1,0 +1,82 @@
+#include "base/files.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "base/unique_fd.h"
+
+namespace runbox {
+
+Result<std::string> ReadFile(const std::string& path) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) {
+    return ErrnoError("open " + path);
+  }
+  std::string out;
+  char buf[8192];
+  for (;;) {
+    ssize_t n = ::read(fd.get(), buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      return ErrnoError("read " + path);
+    }
+    if (n == 0) {
+      break;
+    }
+    out.append(buf, static_cast<size_t>(n));
+  }
+  return out;
+}
+
+Status WriteFile(const std::string& path, const std::string& data, bool create) {
+  int flags = O_WRONLY | O_CLOEXEC | (create ? O_CREAT | O_TRUNC : 0);
+  UniqueFd fd(::open(path.c_str(), flags, 0644));
+  if (!fd.valid()) {
+    return ErrnoError("open " + path);
+  }
+  ssize_t n;
+  do {
+    n = ::write(fd.get(), data.data(), data.size());
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) {
+    return ErrnoError("write '" + Trim(data) + "' to " + path);
+  }
+  if (static_cast<size_t>(n) != data.size()) {
+    return MakeError(ErrorCode::kInternal, "short write to " + path);
+  }
+  return OkStatus();
+}
+
+Status MakeDirs(const std::string& path, unsigned mode) {
+  if (path.empty()) {
+    return OkStatus();
+  }
+  size_t pos = 0;
+  while (pos != std::string::npos) {
+    pos = path.find('/', pos + 1);
+    std::string part = path.substr(0, pos);
+    if (part.empty()) {
+      continue;
+    }
+    if (::mkdir(part.c_str(), mode) != 0 && errno != EEXIST) {
+      return ErrnoError("mkdir " + part);
+    }
+  }
+  return OkStatus();
+}
+
+std::string Trim(const std::string& s) {
+  size_t b = s.find_first_not_of(" \t\r\n");
+  if (b == std::string::npos) {
+    return "";
+  }
+  size_t e = s.find_last_not_of(" \t\r\n");
+  return s.substr(b, e - b + 1);
+}
+
+}  // namespace runbox
