@@ -1,0 +1,325 @@
+// Child, in the box's new namespaces, privileged only inside its own user namespace.
+//
+// Everything here runs between clone() and execve() in a copy of a possibly multi-threaded
+// parent: only raw syscalls and async-signal-safe libc wrappers. No std::string, no new, no
+// logging, no exceptions. Failures travel to the parent as a fixed-size ChildError.
+
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <linux/prctl.h>
+#include <linux/seccomp.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "sandbox/child_plan.h"
+
+namespace runbox::sandbox {
+namespace {
+
+[[noreturn]] void Fail(const ChildPlan& plan, ChildStage stage, int index = -1) {
+  ChildError e{stage, errno, index};
+  // A short or failed write leaves the parent with EOF and no record; it then reports the
+  // child's wait status instead, so there is nothing better to do here.
+  (void)!::write(plan.error_fd, &e, sizeof e);
+  ::_exit(127);
+}
+
+int MountSetattr(const char* path, unsigned flags, uint64_t attr_set) {
+  struct mount_attr attr = {};
+  attr.attr_set = attr_set;
+  return static_cast<int>(
+      ::syscall(SYS_mount_setattr, AT_FDCWD, path, flags, &attr, sizeof attr));
+}
+
+void ApplyMount(const ChildPlan& plan, size_t i) {
+  const MountOp& op = plan.mounts[i];
+  int idx = static_cast<int>(i);
+  switch (op.kind) {
+    case MountOp::Kind::kMkdir:
+      if (::mkdir(op.target, op.mode) != 0 && errno != EEXIST) {
+        Fail(plan, ChildStage::kMount, idx);
+      }
+      break;
+    case MountOp::Kind::kTouch: {
+      int fd = ::open(op.target, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+      if (fd < 0) {
+        Fail(plan, ChildStage::kMount, idx);
+      }
+      ::close(fd);
+      break;
+    }
+    case MountOp::Kind::kBind:
+      if (::mount(op.source, op.target, nullptr, MS_BIND | MS_REC, nullptr) != 0) {
+        Fail(plan, ChildStage::kMount, idx);
+      }
+      // Recursive, so that submounts under a bound directory become read-only too (a plain
+      // MS_REMOUNT changes only the top mount). Flags the host locked stay as they are.
+      if (op.attr_set != 0 && MountSetattr(op.target, AT_RECURSIVE, op.attr_set) != 0) {
+        Fail(plan, ChildStage::kMount, idx);
+      }
+      break;
+    case MountOp::Kind::kTmpfs:
+      if (::mount("tmpfs", op.target, "tmpfs", op.flags, op.data) != 0) {
+        Fail(plan, ChildStage::kMount, idx);
+      }
+      break;
+    case MountOp::Kind::kProc:
+      if (::mount("proc", op.target, "proc", op.flags, nullptr) != 0) {
+        Fail(plan, ChildStage::kMount, idx);
+      }
+      break;
+    case MountOp::Kind::kSetattr:
+      if (MountSetattr(op.target, 0, op.attr_set) != 0) {
+        Fail(plan, ChildStage::kMount, idx);
+      }
+      break;
+    case MountOp::Kind::kSymlink:
+      if (::symlink(op.source, op.target) != 0 && errno != EEXIST) {
+        Fail(plan, ChildStage::kMount, idx);
+      }
+      break;
+    case MountOp::Kind::kWriteFile: {
+      int fd = ::open(op.target, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, op.mode);
+      if (fd < 0) {
+        Fail(plan, ChildStage::kMount, idx);
+      }
+      size_t off = 0;
+      while (off < op.len) {
+        ssize_t n = ::write(fd, op.data + off, op.len - off);
+        if (n < 0) {
+          if (errno == EINTR) {
+            continue;
+          }
+          Fail(plan, ChildStage::kMount, idx);
+        }
+        off += static_cast<size_t>(n);
+      }
+      ::close(fd);
+      break;
+    }
+  }
+}
+
+void BuildFileSystem(const ChildPlan& plan) {
+  // Nothing the box mounts may propagate back to the host's mount namespace.
+  if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
+    Fail(plan, ChildStage::kMountPrivate);
+  }
+  for (size_t i = 0; i < plan.mount_count; ++i) {
+    ApplyMount(plan, i);
+  }
+  // pivot_root(".", ".") stacks the old root on top of the new one; detaching it leaves only the
+  // new root, with no path back to the host's tree (see pivot_root(2), "new_root and put_old may
+  // be the same directory").
+  if (::chdir(plan.new_root) != 0) {
+    Fail(plan, ChildStage::kPivotRoot);
+  }
+  if (::syscall(SYS_pivot_root, ".", ".") != 0) {
+    Fail(plan, ChildStage::kPivotRoot);
+  }
+  if (::umount2(".", MNT_DETACH) != 0) {
+    Fail(plan, ChildStage::kPivotRoot);
+  }
+  if (::chdir("/") != 0) {
+    Fail(plan, ChildStage::kPivotRoot);
+  }
+  // The root tmpfs holds only mount points and a few generated /etc files: read-only from now.
+  if (MountSetattr("/", 0, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV) != 0) {
+    Fail(plan, ChildStage::kRootReadOnly);
+  }
+  if (::chdir(plan.workdir) != 0) {
+    Fail(plan, ChildStage::kChdir);
+  }
+}
+
+void BringLoopbackUp(const ChildPlan& plan) {
+  int s = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (s < 0) {
+    Fail(plan, ChildStage::kLoopback);
+  }
+  struct ifreq ifr = {};
+  ifr.ifr_name[0] = 'l';
+  ifr.ifr_name[1] = 'o';
+  if (::ioctl(s, SIOCGIFFLAGS, &ifr) != 0) {
+    Fail(plan, ChildStage::kLoopback);
+  }
+  ifr.ifr_flags = static_cast<short>(ifr.ifr_flags | IFF_UP | IFF_RUNNING);
+  if (::ioctl(s, SIOCSIFFLAGS, &ifr) != 0) {
+    Fail(plan, ChildStage::kLoopback);
+  }
+  ::close(s);
+}
+
+void DropCapabilities(const ChildPlan& plan) {
+  for (int cap = 0; cap <= plan.cap_last_cap; ++cap) {
+    if (::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL) {
+      Fail(plan, ChildStage::kCapabilities);
+    }
+  }
+  if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 && errno != EINVAL) {
+    Fail(plan, ChildStage::kCapabilities);
+  }
+  struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
+  struct __user_cap_data_struct data[2] = {};
+  if (::syscall(SYS_capset, &hdr, data) != 0) {
+    Fail(plan, ChildStage::kCapabilities);
+  }
+}
+
+void ResetSignals() {
+  struct sigaction sa = {};
+  sa.sa_handler = SIG_DFL;
+  for (int sig = 1; sig < NSIG; ++sig) {
+    ::sigaction(sig, &sa, nullptr);  // fails harmlessly for SIGKILL, SIGSTOP and the RT gap
+  }
+  sigset_t none;
+  ::sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+}
+
+[[noreturn]] void ExecProgram(const ChildPlan& plan) {
+  ResetSignals();
+  // Only stdin, stdout and stderr stay open: the error pipe is CLOEXEC and goes with execve.
+  if (::dup2(plan.stdin_fd, 0) < 0 || ::dup2(plan.stdout_fd, 1) < 0 ||
+      ::dup2(plan.stderr_fd, 2) < 0) {
+    Fail(plan, ChildStage::kStdio);
+  }
+  int keep = plan.error_fd;
+  if (keep > 3) {
+    ::syscall(SYS_close_range, 3U, static_cast<unsigned>(keep - 1), 0U);
+  }
+  ::syscall(SYS_close_range, static_cast<unsigned>(keep + 1), ~0U, 0U);
+  // Of all candidates, report the most telling failure: EACCES beats ENOENT (like execvp).
+  int err = ENOENT;
+  for (size_t i = 0; i < plan.exec_path_count; ++i) {
+    ::execve(plan.exec_paths[i], plan.argv, plan.envp);
+    if (errno != ENOENT && errno != ENOTDIR) {
+      err = errno;
+    }
+  }
+  errno = err;
+  Fail(plan, ChildStage::kExec);
+}
+
+// PID 1 of the box: reaps orphans, and when the program ends reports its wait status and exits,
+// which makes the kernel kill everything left in the box's pid namespace (daemons included).
+[[noreturn]] void RunInit(const ChildPlan& plan, pid_t program) {
+  // Keep only the status pipe: the box's stdio must close when the program's tree is done, and
+  // nothing inherited from the parent (a server's sockets, its database) may stay reachable.
+  unsigned keep = static_cast<unsigned>(plan.status_fd);
+  if (keep > 0) {
+    ::syscall(SYS_close_range, 0U, keep - 1, 0U);
+  }
+  ::syscall(SYS_close_range, keep + 1, ~0U, 0U);
+  for (;;) {
+    int status = 0;
+    pid_t p = ::wait4(-1, &status, __WALL, nullptr);
+    if (p == program) {
+      int32_t st = status;
+      (void)!::write(plan.status_fd, &st, sizeof st);
+      ::_exit(0);
+    }
+    if (p < 0 && errno != EINTR) {
+      ::_exit(126);
+    }
+  }
+}
+
+}  // namespace
+
+void RunChild(const ChildPlan& plan) noexcept {
+  // 1. Die with the supervisor thread: a SIGKILLed runbox takes its box with it.
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+  // 2. Wait for the parent's go-ahead (id maps written, cgroups joined). The write end is closed
+  //    first, so a parent that died before this point reads as EOF instead of a hang.
+  ::close(plan.sync_write_fd);
+  char go = 0;
+  ssize_t n;
+  do {
+    n = ::read(plan.sync_fd, &go, 1);
+  } while (n < 0 && errno == EINTR);
+  if (n != 1) {
+    ::_exit(127);
+  }
+  ::close(plan.sync_fd);
+
+  // Identity first: files created below must belong to a uid mapped in this namespace.
+  // SECBIT_NO_SETUID_FIXUP keeps the namespace capabilities across the uid change.
+  // Raw syscalls, not glibc's setresuid/setgroups: in a process that was multi-threaded, glibc
+  // broadcasts credential changes to every thread it believes exists and waits on a futex for
+  // their answers, threads that do not exist in this copy: a deadlock (seen with concurrent runs).
+  if (::prctl(PR_SET_SECUREBITS, 1 << 2 /* SECBIT_NO_SETUID_FIXUP */, 0, 0, 0) != 0 ||
+      ::syscall(SYS_setgroups, 0, nullptr) != 0 ||
+      ::syscall(SYS_setresgid, plan.gid, plan.gid, plan.gid) != 0 ||
+      ::syscall(SYS_setresuid, plan.uid, plan.uid, plan.uid) != 0) {
+    Fail(plan, ChildStage::kIdentity);
+  }
+  // Changing the effective uid clears the parent-death signal (prctl(2)): arm it again, then make
+  // sure the parent did not die in between: with no reader left, the error pipe polls POLLERR.
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+  struct pollfd alive = {plan.error_fd, POLLOUT, 0};
+  if (::poll(&alive, 1, 0) < 0 || (alive.revents & POLLERR) != 0) {
+    ::_exit(127);
+  }
+  // A cgroup namespace made now (after the parent attached us on v1) is rooted at the box's own
+  // cgroup, so /proc/self/cgroup inside shows "/" and nothing of the host's tree.
+  if (::unshare(CLONE_NEWCGROUP) != 0) {
+    Fail(plan, ChildStage::kCgroupNamespace);
+  }
+  // 3. Mounts and pivot_root.
+  BuildFileSystem(plan);
+  // 4. Hostname.
+  size_t hlen = 0;
+  while (plan.hostname[hlen] != '\0') {
+    ++hlen;
+  }
+  if (::sethostname(plan.hostname, hlen) != 0 || ::setdomainname("box", 3) != 0) {
+    Fail(plan, ChildStage::kHostname);
+  }
+  if (plan.loopback_up) {
+    BringLoopbackUp(plan);
+  }
+  if (::setsid() < 0) {
+    Fail(plan, ChildStage::kStdio);
+  }
+  // 5. (close_range happens in the program child, after fork.)  6. Rlimits.
+  for (size_t i = 0; i < plan.rlimit_count; ++i) {
+    if (::setrlimit(static_cast<__rlimit_resource>(plan.rlimits[i].resource),
+                    &plan.rlimits[i].value) != 0) {
+      Fail(plan, ChildStage::kRlimit, static_cast<int>(i));
+    }
+  }
+  // 7. Drop capabilities. 8. no_new_privs.
+  DropCapabilities(plan);
+  if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
+    Fail(plan, ChildStage::kNoNewPrivs);
+  }
+  // 9. Seccomp, last: from here on init and program run under the filter (fork, wait4, write
+  //    and execve are allowed by it).
+  if (::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, plan.seccomp) != 0) {
+    Fail(plan, ChildStage::kSeccomp);
+  }
+  pid_t program = static_cast<pid_t>(::syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0));
+  if (program < 0) {
+    Fail(plan, ChildStage::kFork);
+  }
+  if (program == 0) {
+    // 10. execve.
+    ExecProgram(plan);
+  }
+  RunInit(plan, program);
+}
+
+}  // namespace runbox::sandbox

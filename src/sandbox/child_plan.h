@@ -1,0 +1,90 @@
+#pragma once
+// ChildPlan: everything the child needs between clone() and execve(), prepared by the parent so
+// that the child only reads it: no allocation, no locks, no exceptions on the child's side.
+
+#include <linux/filter.h>
+#include <net/if.h>
+#include <sys/resource.h>
+#include <sys/types.h>
+
+#include <cstddef>
+#include <cstdint>
+
+namespace runbox::sandbox {
+
+// One step of building the box's file system, with absolute host-side paths (under the staging
+// root before pivot_root).
+struct MountOp {
+  enum class Kind : uint8_t {
+    kMkdir,      // mkdir(target, mode)
+    kTouch,      // create an empty file at target (a mount point for a file bind)
+    kBind,       // bind source on target (recursive), then apply attr_set recursively
+    kTmpfs,      // tmpfs on target with data ("size=...,mode=...") and flags
+    kProc,       // a fresh procfs for the box's pid namespace
+    kSetattr,    // mount_setattr(target, attr_set), not recursive
+    kSymlink,    // symlink(source, target)
+    kWriteFile,  // write data (len bytes) to a new file target with mode
+  };
+  Kind kind;
+  const char* source = nullptr;
+  const char* target = nullptr;
+  const char* data = nullptr;
+  size_t len = 0;
+  unsigned long flags = 0;   // mount(2) flags
+  uint64_t attr_set = 0;     // MOUNT_ATTR_* applied with mount_setattr after a bind
+  unsigned mode = 0;
+};
+
+// Where the child failed; sent to the parent as fixed-size data.
+enum class ChildStage : int32_t {
+  kSync = 1, kIdentity, kMountPrivate, kMount, kPivotRoot, kRootReadOnly, kChdir, kHostname,
+  kLoopback, kCgroupNamespace, kRlimit, kCapabilities, kNoNewPrivs, kSeccomp, kFork, kStdio,
+  kExec,
+};
+
+struct ChildError {
+  ChildStage stage;
+  int32_t sys_errno;
+  int32_t index;  // mount op index, or -1
+};
+
+struct ChildPlan {
+  // File descriptors in the child (inherited through clone; the parent keeps its own copies).
+  int sync_fd = -1;        // read end: one byte means "id maps and cgroups are ready"
+  int sync_write_fd = -1;  // write end, closed first so that a dead parent reads as EOF
+  int error_fd = -1;       // write end, CLOEXEC: ChildError records
+  int status_fd = -1;      // write end: init reports the program's wait status here
+  int stdin_fd = -1, stdout_fd = -1, stderr_fd = -1;
+
+  uint32_t uid = 0, gid = 0;  // inside the box
+
+  const MountOp* mounts = nullptr;
+  size_t mount_count = 0;
+  const char* new_root = nullptr;  // staging directory that becomes "/"
+  const char* workdir = nullptr;   // inside the box
+
+  const char* hostname = nullptr;
+  bool loopback_up = false;
+
+  struct Rlimit {
+    int resource;
+    rlimit value;
+  };
+  const Rlimit* rlimits = nullptr;
+  size_t rlimit_count = 0;
+  int cap_last_cap = 40;
+
+  const sock_fprog* seccomp = nullptr;
+
+  // execve candidates: argv[0] resolved against the box's PATH, tried in order.
+  const char* const* exec_paths = nullptr;
+  size_t exec_path_count = 0;
+  char* const* argv = nullptr;
+  char* const* envp = nullptr;
+};
+
+// Runs in the child after clone(): builds the box, forks the program under a minimal init that
+// reports its wait status, and never returns. Async-signal-safe code only.
+[[noreturn]] void RunChild(const ChildPlan& plan) noexcept;
+
+}  // namespace runbox::sandbox

@@ -1,0 +1,141 @@
+#include "sandbox/policy.h"
+
+#include <sys/stat.h>
+
+#include "base/units.h"
+
+namespace runbox::sandbox {
+namespace {
+
+Status CheckBoxPath(const std::string& what, const std::string& path) {
+  if (path.empty() || path[0] != '/') {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     what + " '" + path + "' must be an absolute path inside the box");
+  }
+  if (path.find("/../") != std::string::npos || path.ends_with("/..") ||
+      path.find("/./") != std::string::npos) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     what + " '" + path + "' must not contain '.' or '..' components");
+  }
+  return OkStatus();
+}
+
+Status CheckPositive(const char* flag, uint64_t v) {
+  if (v == 0) {
+    return MakeError(ErrorCode::kInvalidArgument, std::string(flag) + " must be greater than 0");
+  }
+  return OkStatus();
+}
+
+}  // namespace
+
+Status Policy::Validate() const {
+  const Limits& l = limits;
+  if (l.cpu_time.count() <= 0) {
+    return MakeError(ErrorCode::kInvalidArgument, "--cpu-time must be greater than 0");
+  }
+  if (l.wall_time.count() <= 0) {
+    return MakeError(ErrorCode::kInvalidArgument, "--wall-time must be greater than 0");
+  }
+  RUNBOX_TRY(CheckPositive("--pids", l.pids));
+  RUNBOX_TRY(CheckPositive("--output", l.output_bytes));
+  RUNBOX_TRY(CheckPositive("--file-size", l.file_size_bytes));
+  RUNBOX_TRY(CheckPositive("--open-files", l.open_files));
+  RUNBOX_TRY(CheckPositive("--stack", l.stack_bytes));
+  // Below ~4 MiB not even the dynamic loader and libc fit; a tiny value is a typo, not a policy.
+  if (l.memory_bytes < (4ull << 20)) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "--memory " + FormatSize(l.memory_bytes) + " is too small: at least 4 MiB");
+  }
+  if (l.disk_bytes < 4096) {
+    return MakeError(ErrorCode::kInvalidArgument, "--disk must be at least 4K");
+  }
+  if (l.open_files < 8) {
+    return MakeError(ErrorCode::kInvalidArgument, "--open-files must be at least 8");
+  }
+  RUNBOX_TRY(CheckBoxPath("workdir", workdir));
+  if (workdir == "/") {
+    return MakeError(ErrorCode::kInvalidArgument, "workdir must not be '/'");
+  }
+  for (const auto& t : tmpfs) {
+    RUNBOX_TRY(CheckBoxPath("tmpfs", t));
+  }
+  for (const auto& b : binds) {
+    RUNBOX_TRY(CheckBoxPath("bind target", b.target));
+    if (b.source.empty() || b.source[0] != '/') {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "bind source '" + b.source + "' must be an absolute host path");
+    }
+    struct stat st;
+    if (!b.optional && ::stat(b.source.c_str(), &st) != 0) {
+      return MakeError(ErrorCode::kNotFound,
+                       "bind source '" + b.source + "' does not exist on the host");
+    }
+    for (const char* reserved : {"/proc", "/dev"}) {
+      if (b.target == reserved) {
+        return MakeError(ErrorCode::kInvalidArgument,
+                         std::string("bind target '") + reserved + "' is provided by runbox");
+      }
+    }
+  }
+  for (const auto& e : env) {
+    if (e.find('=') == std::string::npos || e[0] == '=') {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "environment entry '" + e + "' must look like NAME=VALUE");
+    }
+  }
+  if (uid == 0 || gid == 0) {
+    return MakeError(ErrorCode::kInvalidArgument, "the box user must not be root (uid/gid 0)");
+  }
+  if (hostname.empty() || hostname.size() > 64) {
+    return MakeError(ErrorCode::kInvalidArgument, "hostname must be 1 to 64 characters");
+  }
+  for (const auto* dir : {&copy_in, &copy_out}) {
+    if (!dir->empty()) {
+      struct stat st;
+      if (::stat(dir->c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+        return MakeError(ErrorCode::kNotFound, "directory '" + *dir + "' does not exist");
+      }
+    }
+  }
+  return OkStatus();
+}
+
+std::vector<Bind> DefaultSystemBinds() {
+  // Debian 12 is merged-/usr: /bin, /lib* are symlinks into /usr, and are recreated as symlinks
+  // by the mount plan when they are links on the host. Only the /etc pieces that runtimes read
+  // are bound, never /etc itself (it holds host secrets: shadow, ssh keys, machine-id).
+  std::vector<Bind> b;
+  for (const char* p : {"/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"}) {
+    b.push_back({p, p, false, true});
+  }
+  for (const char* p : {
+           "/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/alternatives",
+           "/etc/ssl", "/etc/ca-certificates", "/etc/localtime", "/etc/timezone", "/etc/locale.alias",
+           "/etc/nsswitch.conf", "/etc/mime.types", "/etc/java-17-openjdk", "/etc/mono",
+           "/etc/php", "/etc/R", "/etc/octave", "/etc/gprolog", "/etc/swi-prolog", "/etc/racket",
+           "/etc/emacs", "/etc/fpc.cfg", "/etc/fpc-3.2.2.cfg", "/etc/gdc", "/etc/perl",
+           "/etc/python3", "/etc/python3.11", "/etc/ruby", "/etc/ghc", "/etc/fonts",
+           "/etc/crystal", "/etc/zsh", "/etc/fish", "/etc/bash.bashrc", "/etc/profile",
+           "/etc/inputrc", "/etc/gforth", "/etc/scala", "/etc/groovy", "/etc/clojure",
+           "/etc/chicken", "/etc/texmf", "/etc/ocaml", "/etc/lua", "/etc/tcl", "/etc/vim",
+       }) {
+    b.push_back({p, p, false, true});
+  }
+  return b;
+}
+
+std::vector<std::string> DefaultEnvironment() {
+  return {
+      "PATH=/usr/local/bin:/usr/bin:/bin",
+      "HOME=/box",
+      "LANG=C.UTF-8",
+      "LC_ALL=C.UTF-8",
+      "TMPDIR=/tmp",
+      "TERM=dumb",
+      "USER=runner",
+      "LOGNAME=runner",
+  };
+}
+
+}  // namespace runbox::sandbox

@@ -1,0 +1,48 @@
+#pragma once
+// The sandbox's public entry point: run one command under a Policy and report its Outcome.
+//
+// Thread-safety: Run() may be called from several threads at once; each call takes its own slot
+// (host uid, cgroup names, scratch directory) under a file lock, so concurrent runs, in this
+// process or in other runbox processes, never share one.
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/result.h"
+#include "sandbox/outcome.h"
+#include "sandbox/policy.h"
+
+namespace runbox::sandbox {
+
+// Where runbox keeps its per-slot state and cgroups. Defaults suit a root install. Every runbox
+// on a host that shares uid_base and the cgroup parent must share state_dir too: the slot locks
+// there are what keep two runs from using one uid and one cgroup name.
+struct HostConfig {
+  std::string state_dir = "/run/runbox";  // slot locks and scratch mounts
+  // Parent cgroup, relative to each hierarchy's root ("/system.slice/runbox.service"). Empty:
+  // the cgroup runbox itself runs in, read from /proc/self/cgroup.
+  std::string cgroup_parent;
+  uint32_t uid_base = 3000000;  // slot N runs as host uid/gid uid_base + N (unused by anyone)
+  int slots = 64;               // slots 0..slots-1 exist
+};
+
+struct RunRequest {
+  std::vector<std::string> argv;  // argv[0] is looked up in the box's PATH when it has no '/'
+  int stdin_fd = -1;              // copied to the program through a pipe; -1 is /dev/null
+  int stdout_fd = -1;             // output is forwarded here as it arrives; -1 captures it
+  int stderr_fd = -1;             //   into Outcome::stdout_data / stderr_data instead
+  // Called with each chunk of output as it arrives (stream 1 or 2), in the running thread.
+  std::function<void(int stream, std::string_view data)> on_output;
+  int cancel_fd = -1;             // when readable, the run is ended (SE "cancelled")
+  std::optional<int> slot;        // a fixed slot; otherwise the first free one
+};
+
+// Runs argv under policy. Fails (an Error, exit 125 in the CLI) only when runbox could not set
+// the box up or supervise it; the program's own fate is in the Outcome.
+Result<Outcome> Run(const Policy& policy, const RunRequest& request,
+                    const HostConfig& host = HostConfig{});
+
+}  // namespace runbox::sandbox

@@ -1,0 +1,40 @@
+#pragma once
+// The syscall filter every box gets, compiled with libseccomp in the parent into a BPF program
+// that the child installs last, just before execve.
+//
+// Policy: allow by default (user programs and 60 language runtimes need a wide surface), deny
+// what no user program needs. Calls that runtimes probe and recover from fail with EPERM;
+// calls that only an attack would make kill the whole process (SIGSYS). The architecture is
+// checked first: a 32-bit (int 0x80) or x32 syscall kills the process, so the filter cannot be
+// sidestepped through another syscall table.
+
+#include <linux/filter.h>
+
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+
+namespace runbox::sandbox {
+
+struct SeccompProgram {
+  std::vector<sock_filter> instructions;
+  sock_fprog fprog() const {
+    return sock_fprog{static_cast<unsigned short>(instructions.size()),
+                      const_cast<sock_filter*>(instructions.data())};
+  }
+};
+
+// Named groups, each with the reason it is denied, for documentation and tests.
+struct SyscallRule {
+  const char* name;
+  bool kill;           // true: SIGSYS kills the process; false: fails with EPERM
+  const char* reason;
+};
+const std::vector<SyscallRule>& DeniedSyscalls();
+
+// Builds the default box filter (the rules above plus argument checks: clone with namespace
+// flags -> EPERM, clone3 -> ENOSYS so libc falls back to clone, ioctl TIOCSTI/TIOCLINUX -> kill).
+Result<SeccompProgram> BuildDefaultFilter();
+
+}  // namespace runbox::sandbox

@@ -1,0 +1,601 @@
+// Parent, outside the box, privileged: prepares the slot, cgroup and plan, clones the child into
+// fresh namespaces, writes its id maps, releases it, then supervises it (output, limits, wall
+// time, cancellation) until it is gone, and cleans up everything it made.
+
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <mutex>
+
+#include "base/files.h"
+#include "base/scope_exit.h"
+#include "base/unique_fd.h"
+#include "base/units.h"
+#include "sandbox/cgroup.h"
+#include "sandbox/child_plan.h"
+#include "sandbox/mount_plan.h"
+#include "sandbox/sandbox.h"
+#include "sandbox/seccomp_filter.h"
+#include "sandbox/slot.h"
+#include "sandbox/workdir_copy.h"
+
+namespace runbox::sandbox {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using std::chrono::duration_cast;
+
+struct Pipe {
+  UniqueFd read, write;
+  static Result<Pipe> Make() {
+    int fds[2];
+    if (::pipe2(fds, O_CLOEXEC) != 0) {
+      return ErrnoError("pipe2");
+    }
+    return Pipe{UniqueFd(fds[0]), UniqueFd(fds[1])};
+  }
+};
+
+const char* StageName(ChildStage s) {
+  switch (s) {
+    case ChildStage::kSync: return "waiting for the supervisor";
+    case ChildStage::kIdentity: return "switching to the box user";
+    case ChildStage::kMountPrivate: return "making the mount namespace private";
+    case ChildStage::kMount: return "building the file system";
+    case ChildStage::kPivotRoot: return "pivot_root";
+    case ChildStage::kRootReadOnly: return "making the root read-only";
+    case ChildStage::kChdir: return "entering the workdir";
+    case ChildStage::kHostname: return "setting the hostname";
+    case ChildStage::kLoopback: return "bringing loopback up";
+    case ChildStage::kCgroupNamespace: return "creating the cgroup namespace";
+    case ChildStage::kRlimit: return "setting rlimits";
+    case ChildStage::kCapabilities: return "dropping capabilities";
+    case ChildStage::kNoNewPrivs: return "setting no_new_privs";
+    case ChildStage::kSeccomp: return "installing the seccomp filter";
+    case ChildStage::kFork: return "starting the program";
+    case ChildStage::kStdio: return "setting up stdio";
+    case ChildStage::kExec: return "execve";
+  }
+  return "setup";
+}
+
+// The seccomp program is the same for every run: compile it once per process.
+Result<const SeccompProgram*> DefaultFilter() {
+  static std::once_flag once;
+  static Result<SeccompProgram>* filter = nullptr;
+  std::call_once(once, [] { filter = new Result<SeccompProgram>(BuildDefaultFilter()); });
+  if (!*filter) {
+    return filter->error();
+  }
+  return &filter->value();
+}
+
+int CapLastCap() {
+  auto s = ReadFile("/proc/sys/kernel/cap_last_cap");
+  return s ? std::atoi(s->c_str()) : 40;
+}
+
+// The host's cgroup layout does not change while runbox runs: detect it once per parent.
+Result<CgroupHost> HostCgroups(const std::string& parent) {
+  static std::mutex mu;
+  static std::vector<std::pair<std::string, CgroupHost>> cache;
+  std::lock_guard<std::mutex> lock(mu);
+  for (const auto& [p, h] : cache) {
+    if (p == parent) {
+      return h;
+    }
+  }
+  RUNBOX_ASSIGN_OR_RETURN(CgroupHost host, CgroupHost::Detect(parent));
+  cache.emplace_back(parent, host);
+  return host;
+}
+
+std::vector<std::string> ExecCandidates(const std::string& cmd, const std::vector<std::string>& env) {
+  if (cmd.find('/') != std::string::npos) {
+    return {cmd};
+  }
+  std::string path = "/usr/local/bin:/usr/bin:/bin";
+  for (const auto& e : env) {
+    if (e.rfind("PATH=", 0) == 0) {
+      path = e.substr(5);
+    }
+  }
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= path.size()) {
+    size_t end = path.find(':', start);
+    if (end == std::string::npos) {
+      end = path.size();
+    }
+    std::string dir = path.substr(start, end - start);
+    out.push_back((dir.empty() ? "." : dir) + "/" + cmd);
+    start = end + 1;
+  }
+  return out;
+}
+
+std::vector<char*> CStrings(std::vector<std::string>& v) {
+  std::vector<char*> out;
+  for (auto& s : v) {
+    out.push_back(s.data());
+  }
+  out.push_back(nullptr);
+  return out;
+}
+
+void SetNonBlocking(int fd) { ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK); }
+
+bool WriteAll(int fd, const char* data, size_t len) {
+  while (len > 0) {
+    ssize_t n = ::write(fd, data, len);
+    if (n < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      if (errno == EAGAIN) {
+        pollfd p{fd, POLLOUT, 0};
+        ::poll(&p, 1, 100);
+        continue;
+      }
+      return false;
+    }
+    data += n;
+    len -= static_cast<size_t>(n);
+  }
+  return true;
+}
+
+const char* SignalName(int sig) {
+  const char* abbrev = sigabbrev_np(sig);
+  return abbrev != nullptr ? abbrev : "?";
+}
+
+// Everything one run needs to release, in reverse order of acquisition.
+struct RunState {
+  Slot slot;
+  std::unique_ptr<Cgroup> cgroup;
+  bool workdir_mounted = false;
+};
+
+enum class KillReason { kNone, kWallTime, kCpuTime, kOutput, kCancelled };
+
+}  // namespace
+
+Result<Outcome> Run(const Policy& policy, const RunRequest& request, const HostConfig& host) {
+  RUNBOX_TRY(policy.Validate());
+  if (request.argv.empty() || request.argv[0].empty()) {
+    return MakeError(ErrorCode::kInvalidArgument, "no command given to run in the box");
+  }
+  RUNBOX_ASSIGN_OR_RETURN(const SeccompProgram* filter, DefaultFilter());
+  RUNBOX_ASSIGN_OR_RETURN(CgroupHost cgroups, HostCgroups(host.cgroup_parent));
+  RUNBOX_ASSIGN_OR_RETURN(Slot slot, Slot::Acquire(host, request.slot));
+  RunState state{std::move(slot), nullptr, false};
+  const Limits& limits = policy.limits;
+
+  ScopeExit cleanup([&] {
+    if (state.cgroup) {
+      (void)state.cgroup->Destroy();
+    }
+    if (state.workdir_mounted) {
+      (void)state.slot.ReleaseWorkdir();
+    }
+  });
+
+  RUNBOX_TRY(state.slot.MountWorkdir(limits.disk_bytes));
+  state.workdir_mounted = true;
+  const uint32_t host_id = state.slot.host_uid();
+  if (!policy.copy_in.empty()) {
+    if (Status s = CopyIn(policy.copy_in, state.slot.box(), host_id, host_id); !s) {
+      return std::move(s).error().Wrap("copy " + policy.copy_in + " into the box");
+    }
+  }
+
+  RUNBOX_ASSIGN_OR_RETURN(
+      state.cgroup, Cgroup::Create(cgroups, "runbox-" + std::to_string(state.slot.index())));
+  // +1: the box's init is a task too.
+  RUNBOX_TRY(state.cgroup->SetLimits(limits.memory_bytes, limits.pids + 1));
+
+  RUNBOX_ASSIGN_OR_RETURN(MountPlan mounts,
+                          MountPlan::Build(policy, state.slot.root(), state.slot.box()));
+
+  // argv, envp and exec candidates as C arrays for the child.
+  std::vector<std::string> argv_s = request.argv;
+  std::vector<std::string> env_s = policy.env.empty() ? DefaultEnvironment() : policy.env;
+  std::vector<std::string> exec_s = ExecCandidates(request.argv[0], env_s);
+  std::vector<char*> argv_c = CStrings(argv_s);
+  std::vector<char*> env_c = CStrings(env_s);
+  std::vector<const char*> exec_c;
+  for (const auto& e : exec_s) {
+    exec_c.push_back(e.c_str());
+  }
+
+  // RLIMIT_CPU is a per-process backstop a second above the limit; the cgroup's CPU time,
+  // polled by the supervisor, is what enforces the limit for the whole tree.
+  rlim_t cpu_s = static_cast<rlim_t>(std::ceil(static_cast<double>(limits.cpu_time.count()) / 1000.0)) + 1;
+  std::vector<ChildPlan::Rlimit> rlimits = {
+      {RLIMIT_CPU, {cpu_s, cpu_s + 1}},
+      {RLIMIT_FSIZE, {limits.file_size_bytes, limits.file_size_bytes}},
+      {RLIMIT_NOFILE, {limits.open_files, limits.open_files}},
+      {RLIMIT_STACK, {limits.stack_bytes, limits.stack_bytes}},
+      {RLIMIT_CORE, {0, 0}},
+      {RLIMIT_NPROC, {limits.pids + 1, limits.pids + 1}},
+      {RLIMIT_MEMLOCK, {64 << 10, 64 << 10}},
+      {RLIMIT_MSGQUEUE, {0, 0}},
+  };
+
+  RUNBOX_ASSIGN_OR_RETURN(Pipe sync, Pipe::Make());
+  RUNBOX_ASSIGN_OR_RETURN(Pipe err, Pipe::Make());
+  RUNBOX_ASSIGN_OR_RETURN(Pipe status, Pipe::Make());
+  RUNBOX_ASSIGN_OR_RETURN(Pipe out, Pipe::Make());
+  RUNBOX_ASSIGN_OR_RETURN(Pipe errout, Pipe::Make());
+  Pipe in;
+  if (request.stdin_fd >= 0) {
+    RUNBOX_ASSIGN_OR_RETURN(in, Pipe::Make());
+  } else {
+    in.read.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+    if (!in.read.valid()) {
+      return ErrnoError("open /dev/null");
+    }
+  }
+
+  sock_fprog fprog = filter->fprog();
+  ChildPlan plan;
+  plan.sync_fd = sync.read.get();
+  plan.sync_write_fd = sync.write.get();
+  plan.error_fd = err.write.get();
+  plan.status_fd = status.write.get();
+  plan.stdin_fd = in.read.get();
+  plan.stdout_fd = out.write.get();
+  plan.stderr_fd = errout.write.get();
+  plan.uid = policy.uid;
+  plan.gid = policy.gid;
+  plan.mounts = mounts.ops().data();
+  plan.mount_count = mounts.ops().size();
+  std::string new_root = state.slot.root();
+  plan.new_root = new_root.c_str();
+  plan.workdir = policy.workdir.c_str();
+  plan.hostname = policy.hostname.c_str();
+  plan.loopback_up = policy.network == Network::kLoopback;
+  plan.rlimits = rlimits.data();
+  plan.rlimit_count = rlimits.size();
+  plan.cap_last_cap = CapLastCap();
+  plan.seccomp = &fprog;
+  plan.exec_paths = exec_c.data();
+  plan.exec_path_count = exec_c.size();
+  plan.argv = argv_c.data();
+  plan.envp = env_c.data();
+
+  // clone3 without CLONE_VM behaves like fork. The cgroup namespace is made by the child after
+  // it joined its cgroup; on v2 CLONE_INTO_CGROUP has it born there, with no window outside.
+  int pidfd = -1;
+  clone_args args = {};
+  args.flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC |
+               CLONE_NEWUTS | CLONE_PIDFD;
+  args.pidfd = reinterpret_cast<uint64_t>(&pidfd);
+  args.exit_signal = SIGCHLD;
+  if (state.cgroup->clone_fd() >= 0) {
+    args.flags |= CLONE_INTO_CGROUP;
+    args.cgroup = static_cast<uint64_t>(state.cgroup->clone_fd());
+  }
+  long pid = ::syscall(SYS_clone3, &args, sizeof args);
+  if (pid < 0 && errno == EPERM) {
+    return Error{ErrorCode::kPermissionDenied, EPERM,
+                 "cannot create the box's namespaces (clone3: Operation not permitted): run "
+                 "runbox as root, and check that user namespaces are enabled "
+                 "(sysctl user.max_user_namespaces > 0); `runbox doctor` checks the host"};
+  }
+  if (pid < 0) {
+    return ErrnoError("clone3 the box");
+  }
+  if (pid == 0) {
+    RunChild(plan);  // never returns
+  }
+  UniqueFd pid_fd(pidfd);
+  const auto start = Clock::now();
+  // From here an early return must not leave the child behind: kill it (the cgroup's Destroy
+  // also kills whatever it started).
+  ScopeExit kill_child([&] {
+    ::syscall(SYS_pidfd_send_signal, pid_fd.get(), SIGKILL, nullptr, 0);
+    siginfo_t info;
+    ::waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(pid_fd.get()), &info, WEXITED);
+  });
+  sync.read.reset();
+  err.write.reset();
+  status.write.reset();
+  in.read.reset();
+  out.write.reset();
+  errout.write.reset();
+
+  std::string procdir = "/proc/" + std::to_string(pid);
+  std::string id = std::to_string(policy.uid) + " " + std::to_string(host_id) + " 1\n";
+  std::string gid = std::to_string(policy.gid) + " " + std::to_string(host_id) + " 1\n";
+  RUNBOX_TRY(WriteFile(procdir + "/uid_map", id));
+  RUNBOX_TRY(WriteFile(procdir + "/gid_map", gid));
+  if (state.cgroup->clone_fd() < 0) {
+    RUNBOX_TRY(state.cgroup->Attach(static_cast<pid_t>(pid)));
+  }
+  if (::write(sync.write.get(), "g", 1) != 1) {
+    return ErrnoError("release the box");
+  }
+  sync.write.reset();
+
+  // ---- supervision loop ----
+  Outcome outcome;
+  SetNonBlocking(out.read.get());
+  SetNonBlocking(errout.read.get());
+  if (in.write.valid()) {
+    SetNonBlocking(in.write.get());
+  }
+  std::string stdin_buf;  // read from the caller, not yet written to the box
+  bool stdin_eof = request.stdin_fd < 0;
+  uint64_t output_total = 0;
+  KillReason kill_reason = KillReason::kNone;
+  bool child_exited = false;
+  bool out_open = true, err_open = true;
+  ChildError child_error{};
+  bool have_child_error = false;
+  int32_t program_status = 0;
+  bool have_program_status = false;
+  int init_status = 0;
+  const auto wall_deadline = start + limits.wall_time;
+  const uint64_t cpu_limit_ns = static_cast<uint64_t>(limits.cpu_time.count()) * 1000000ull;
+  auto next_cpu_check = start;
+  char buf[65536];
+
+  auto kill_box = [&](KillReason why) {
+    if (kill_reason == KillReason::kNone) {
+      kill_reason = why;
+    }
+    ::syscall(SYS_pidfd_send_signal, pid_fd.get(), SIGKILL, nullptr, 0);
+  };
+
+  auto handle_output = [&](int fd, int stream, bool* open) {
+    for (;;) {
+      ssize_t n = ::read(fd, buf, sizeof buf);
+      if (n < 0) {
+        if (errno == EINTR) {
+          continue;
+        }
+        if (errno != EAGAIN) {
+          *open = false;
+        }
+        return;
+      }
+      if (n == 0) {
+        *open = false;
+        return;
+      }
+      size_t take = static_cast<size_t>(n);
+      bool over = false;
+      if (output_total + take > limits.output_bytes) {
+        take = static_cast<size_t>(limits.output_bytes - output_total);
+        over = true;
+      }
+      output_total += take;
+      std::string_view chunk(buf, take);
+      if (take > 0) {
+        if (request.on_output) {
+          request.on_output(stream, chunk);
+        }
+        int dest = stream == 1 ? request.stdout_fd : request.stderr_fd;
+        if (dest >= 0) {
+          WriteAll(dest, chunk.data(), chunk.size());
+        } else if (!request.on_output) {
+          (stream == 1 ? outcome.stdout_data : outcome.stderr_data).append(chunk);
+        }
+      }
+      if (over) {
+        (stream == 1 ? outcome.stdout_truncated : outcome.stderr_truncated) = true;
+        kill_box(KillReason::kOutput);
+        *open = false;  // stop reading: the box is being killed
+        return;
+      }
+    }
+  };
+
+  while (!child_exited || out_open || err_open) {
+    std::vector<pollfd> fds;
+    auto add = [&](int fd, short ev) {
+      fds.push_back(pollfd{fd, ev, 0});
+      return fds.size() - 1;
+    };
+    size_t i_pid = child_exited ? SIZE_MAX : add(pid_fd.get(), POLLIN);
+    size_t i_out = out_open ? add(out.read.get(), POLLIN) : SIZE_MAX;
+    size_t i_err = err_open ? add(errout.read.get(), POLLIN) : SIZE_MAX;
+    size_t i_ce = err.read.valid() ? add(err.read.get(), POLLIN) : SIZE_MAX;
+    size_t i_st = status.read.valid() ? add(status.read.get(), POLLIN) : SIZE_MAX;
+    size_t i_src = (!stdin_eof && stdin_buf.size() < sizeof buf && in.write.valid())
+                       ? add(request.stdin_fd, POLLIN)
+                       : SIZE_MAX;
+    size_t i_in = (!stdin_buf.empty() && in.write.valid()) ? add(in.write.get(), POLLOUT) : SIZE_MAX;
+    size_t i_cancel = (request.cancel_fd >= 0 && kill_reason == KillReason::kNone)
+                          ? add(request.cancel_fd, POLLIN)
+                          : SIZE_MAX;
+
+    // Wake for the wall deadline and for CPU polling: every 10 ms, often enough that a tight
+    // loop overruns a CPU limit by about one poll interval per core.
+    auto now = Clock::now();
+    auto wake = std::min(wall_deadline, next_cpu_check);
+    int timeout_ms = child_exited ? 1000 : static_cast<int>(std::max<int64_t>(
+        0, duration_cast<std::chrono::milliseconds>(wake - now).count() + 1));
+    int rc = ::poll(fds.data(), fds.size(), timeout_ms);
+    if (rc < 0 && errno != EINTR) {
+      return ErrnoError("poll");
+    }
+    auto ready = [&](size_t i) { return i != SIZE_MAX && fds[i].revents != 0; };
+
+    if (ready(i_out)) {
+      handle_output(out.read.get(), 1, &out_open);
+    }
+    if (ready(i_err)) {
+      handle_output(errout.read.get(), 2, &err_open);
+    }
+    if (ready(i_ce)) {
+      ssize_t n = ::read(err.read.get(), &child_error, sizeof child_error);
+      if (n == static_cast<ssize_t>(sizeof child_error)) {
+        have_child_error = true;
+      }
+      if (n <= 0 || have_child_error) {
+        err.read.reset();
+      }
+    }
+    if (ready(i_st)) {
+      ssize_t n = ::read(status.read.get(), &program_status, sizeof program_status);
+      have_program_status = n == static_cast<ssize_t>(sizeof program_status);
+      status.read.reset();
+    }
+    if (ready(i_src)) {
+      ssize_t n = ::read(request.stdin_fd, buf, sizeof buf);
+      if (n > 0) {
+        stdin_buf.append(buf, static_cast<size_t>(n));
+      } else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
+        stdin_eof = true;
+      }
+    }
+    if (ready(i_in) || (!stdin_buf.empty() && in.write.valid())) {
+      ssize_t n = ::write(in.write.get(), stdin_buf.data(), stdin_buf.size());
+      if (n > 0) {
+        stdin_buf.erase(0, static_cast<size_t>(n));
+      } else if (n < 0 && errno != EAGAIN && errno != EINTR) {
+        in.write.reset();  // EPIPE: the program closed its stdin; the rest is dropped
+        stdin_buf.clear();
+      }
+    }
+    if (stdin_eof && stdin_buf.empty() && in.write.valid()) {
+      in.write.reset();  // EOF for the program
+    }
+    if (ready(i_cancel)) {
+      kill_box(KillReason::kCancelled);
+    }
+    if (ready(i_pid)) {
+      siginfo_t info = {};
+      if (::waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(pid_fd.get()), &info,
+                   WEXITED | WNOHANG) == 0 &&
+          info.si_pid != 0) {
+        child_exited = true;
+        kill_child.Dismiss();
+        init_status = info.si_code == CLD_EXITED ? info.si_status : 128 + info.si_status;
+        outcome.wall_time_ms = static_cast<uint64_t>(
+            duration_cast<std::chrono::milliseconds>(Clock::now() - start).count());
+        // The init is gone, so the kernel has killed the whole pid namespace: the pipes reach
+        // EOF once their buffered data is read.
+      }
+    }
+    if (!child_exited) {
+      now = Clock::now();
+      if (now >= wall_deadline) {
+        kill_box(KillReason::kWallTime);
+      }
+      if (now >= next_cpu_check) {
+        auto cpu = state.cgroup->CpuNs();
+        if (cpu && *cpu >= cpu_limit_ns) {
+          kill_box(KillReason::kCpuTime);
+        }
+        next_cpu_check = now + std::chrono::milliseconds(10);
+      }
+    }
+  }
+  // A late status record (written just before init exited) may still sit in the pipe.
+  if (status.read.valid()) {
+    have_program_status =
+        ::read(status.read.get(), &program_status, sizeof program_status) == sizeof program_status;
+  }
+  if (err.read.valid() && !have_child_error) {
+    have_child_error = ::read(err.read.get(), &child_error, sizeof child_error) ==
+                       static_cast<ssize_t>(sizeof child_error);
+  }
+
+  // ---- accounting and verdict ----
+  RUNBOX_ASSIGN_OR_RETURN(CgroupUsage usage, state.cgroup->Usage());
+  outcome.cpu_time_ms = usage.cpu_ns / 1000000ull;
+  outcome.memory_kib = usage.peak_memory_bytes / 1024;
+
+  if (have_child_error && child_error.stage != ChildStage::kExec) {
+    std::string what = StageName(child_error.stage);
+    if (child_error.stage == ChildStage::kMount && child_error.index >= 0 &&
+        static_cast<size_t>(child_error.index) < mounts.ops().size()) {
+      what += " (" + mounts.Describe(static_cast<size_t>(child_error.index)) + ")";
+    }
+    return ErrnoError("box setup failed while " + what, child_error.sys_errno);
+  }
+  if (have_child_error) {  // execve failed: like a shell, 127 not found, 126 cannot run
+    int e = child_error.sys_errno;
+    outcome.status = RunStatus::kRuntimeError;
+    outcome.exit_code = e == ENOENT ? 127 : 126;
+    outcome.message = (e == ENOENT ? "command not found in the box: " : "cannot run ") +
+                      request.argv[0] + (e == ENOENT ? "" : std::string(": ") + std::strerror(e));
+  } else if (!have_program_status && kill_reason == KillReason::kNone && usage.oom_kills == 0) {
+    return MakeError(ErrorCode::kInternal,
+                     "the box's init ended without reporting the program's status (init exit " +
+                         std::to_string(init_status) + ")");
+  } else {
+    bool exited = have_program_status && WIFEXITED(program_status);
+    bool signaled = have_program_status && WIFSIGNALED(program_status);
+    outcome.exit_code = exited ? WEXITSTATUS(program_status) : -1;
+    outcome.signal = signaled ? WTERMSIG(program_status) : (have_program_status ? 0 : SIGKILL);
+    const std::string cpu_limit = FormatDuration(limits.cpu_time);
+    if (kill_reason == KillReason::kCancelled) {
+      outcome.status = RunStatus::kSystemError;
+      outcome.message = "run cancelled";
+    } else if (kill_reason == KillReason::kWallTime) {
+      outcome.status = RunStatus::kTimeLimit;
+      outcome.message = "wall time limit of " + FormatDuration(limits.wall_time) + " exceeded";
+    } else if (kill_reason == KillReason::kCpuTime || outcome.signal == SIGXCPU ||
+               usage.cpu_ns >= cpu_limit_ns) {
+      outcome.status = RunStatus::kTimeLimit;
+      outcome.message = "CPU time limit of " + cpu_limit + " exceeded";
+    } else if (usage.oom_kills > 0) {
+      outcome.status = RunStatus::kMemoryLimit;
+      outcome.message = "memory limit of " + FormatSize(limits.memory_bytes) + " exceeded";
+    } else if (kill_reason == KillReason::kOutput) {
+      outcome.status = RunStatus::kOutputLimit;
+      outcome.message = "output limit of " + FormatSize(limits.output_bytes) + " exceeded";
+    } else if (outcome.signal == SIGXFSZ) {
+      outcome.status = RunStatus::kOutputLimit;
+      outcome.message = "file size limit of " + FormatSize(limits.file_size_bytes) + " exceeded";
+    } else if (signaled) {
+      outcome.status = RunStatus::kSignaled;
+      outcome.message = std::string("killed by signal ") + std::to_string(outcome.signal) + " (SIG" +
+                        SignalName(outcome.signal) + ")";
+      if (outcome.signal == SIGSYS) {
+        outcome.message += ": a system call forbidden in the box";
+      }
+    } else if (outcome.exit_code != 0) {
+      outcome.status = RunStatus::kRuntimeError;
+      outcome.message = "exited with code " + std::to_string(outcome.exit_code);
+    } else {
+      outcome.status = RunStatus::kOk;
+      outcome.message = "exited with code 0";
+    }
+    if (outcome.status == RunStatus::kTimeLimit || outcome.status == RunStatus::kMemoryLimit ||
+        outcome.status == RunStatus::kOutputLimit) {
+      if (!signaled && !exited) {
+        outcome.signal = SIGKILL;
+      }
+    }
+  }
+
+  if (!policy.copy_out.empty()) {
+    if (Status s = CopyOut(state.slot.box(), policy.copy_out); !s) {
+      return std::move(s).error().Wrap("copy the box's files to " + policy.copy_out);
+    }
+  }
+  // Nothing survives: the cgroup is emptied and removed, the workdir unmounted.
+  RUNBOX_TRY(state.cgroup->Destroy());
+  state.cgroup.reset();
+  RUNBOX_TRY(state.slot.ReleaseWorkdir());
+  state.workdir_mounted = false;
+  return outcome;
+}
+
+}  // namespace runbox::sandbox

@@ -1,0 +1,384 @@
+// Real boxes, checked from the host side. Suites named Limits*, Accounting* and Cleanup* are the
+// cgroup-dependent ones that `make test` runs again inside the cgroup-v2-only VM.
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "base/unique_fd.h"
+#include "box_fixture.h"
+#include "sandbox/cgroup.h"
+#include "sandbox/slot.h"
+
+namespace runbox::testing {
+namespace {
+
+using sandbox::RunStatus;
+using ::testing::HasSubstr;
+using namespace std::chrono_literals;
+
+class BoxTest : public ::testing::Test {
+ protected:
+  void SetUp() override { RUNBOX_REQUIRE_ROOT(); }
+};
+
+// ---- limits: each enforced with the right status --------------------------------------------
+class LimitsTest : public BoxTest {};
+
+TEST_F(LimitsTest, CpuTimeGivesTle) {
+  auto p = ProbePolicy();
+  p.limits.cpu_time = 500ms;
+  auto r = RunProbe(p, {"spin", "0"});
+  EXPECT_EQ(r.outcome.status, RunStatus::kTimeLimit);
+  EXPECT_THAT(r.outcome.message, HasSubstr("CPU time limit of 500 ms"));
+  EXPECT_GE(r.outcome.cpu_time_ms, 500u);
+  EXPECT_LT(r.outcome.cpu_time_ms, 1500u);
+}
+
+TEST_F(LimitsTest, WallTimeGivesTleForASleeper) {
+  auto p = ProbePolicy();
+  p.limits.wall_time = 300ms;
+  auto r = RunProbe(p, {"sleep", "10000"});
+  EXPECT_EQ(r.outcome.status, RunStatus::kTimeLimit);
+  EXPECT_THAT(r.outcome.message, HasSubstr("wall time limit"));
+  EXPECT_LT(r.outcome.wall_time_ms, 3000u);
+}
+
+TEST_F(LimitsTest, MemoryBombGivesMle) {
+  auto p = ProbePolicy();
+  p.limits.memory_bytes = 64ull << 20;
+  auto r = RunProbe(p, {"alloc", "1024"});
+  EXPECT_EQ(r.outcome.status, RunStatus::kMemoryLimit);
+  EXPECT_THAT(r.outcome.message, HasSubstr("memory limit of 64 MiB"));
+  EXPECT_LE(r.outcome.memory_kib, 64u * 1024);
+}
+
+TEST_F(LimitsTest, PidsCapForkAndThreads) {
+  auto p = ProbePolicy();
+  p.limits.pids = 10;
+  auto forks = RunProbe(p, {"fork", "50"});
+  ASSERT_EQ(forks.outcome.status, RunStatus::kOk) << forks.outcome.message;
+  EXPECT_LT(std::stoi(forks.out), 10);
+  EXPECT_GT(std::stoi(forks.out), 3);
+  auto threads = RunProbe(p, {"threads", "50"});
+  EXPECT_LT(std::stoi(threads.out), 10);
+}
+
+TEST_F(LimitsTest, ForkBombIsContainedAndTheHostCanStillFork) {
+  auto p = ProbePolicy();
+  p.limits.pids = 32;
+  p.limits.cpu_time = 1000ms;
+  p.limits.wall_time = 2000ms;
+  auto r = RunProbe(p, {"forkbomb"}, 7);
+  EXPECT_EQ(r.outcome.status, RunStatus::kTimeLimit) << r.outcome.message;
+  pid_t child = ::fork();
+  ASSERT_GE(child, 0) << "the host cannot fork after a fork bomb";
+  if (child == 0) {
+    ::_exit(0);
+  }
+  ::waitpid(child, nullptr, 0);
+  uint32_t uid = TestHost().uid_base + 7;
+  EXPECT_THAT(ProcessesWithUid(uid, uid), ::testing::IsEmpty());
+}
+
+TEST_F(LimitsTest, OutputFloodGivesOleAndKeepsWhatFits) {
+  auto p = ProbePolicy();
+  p.limits.output_bytes = 100000;
+  auto r = RunProbe(p, {"output", "100000000"});
+  EXPECT_EQ(r.outcome.status, RunStatus::kOutputLimit);
+  EXPECT_TRUE(r.outcome.stdout_truncated);
+  EXPECT_EQ(r.outcome.stdout_data.size(), 100000u);
+  EXPECT_THAT(r.outcome.message, HasSubstr("output limit"));
+}
+
+TEST_F(LimitsTest, FileSizeGivesOle) {
+  auto p = ProbePolicy();
+  p.limits.file_size_bytes = 1 << 20;
+  auto r = RunProbe(p, {"fill", "/box"});
+  EXPECT_EQ(r.outcome.status, RunStatus::kOutputLimit);
+  EXPECT_EQ(r.outcome.signal, SIGXFSZ);
+  EXPECT_THAT(r.outcome.message, HasSubstr("file size limit of 1 MiB"));
+}
+
+TEST_F(LimitsTest, DiskFillerHitsEnospcInWorkdirAndTmp) {
+  auto p = ProbePolicy();
+  p.limits.disk_bytes = 8ull << 20;
+  p.limits.file_size_bytes = 1ull << 30;
+  for (const char* dir : {"/box", "/tmp", "/dev/shm"}) {
+    auto r = RunProbe(p, {"fill", dir});
+    ASSERT_EQ(r.outcome.status, RunStatus::kOk) << dir << ": " << r.outcome.message;
+    long long bytes = 0;
+    char err[64] = {};
+    ASSERT_EQ(std::sscanf(r.out.c_str(), "%lld %63s", &bytes, err), 2) << r.out;
+    EXPECT_STREQ(err, "ENOSPC") << dir;
+    EXPECT_LE(bytes, 8ll << 20) << dir;
+  }
+}
+
+TEST_F(LimitsTest, OpenFilesAndStack) {
+  auto p = ProbePolicy();
+  p.limits.open_files = 32;
+  auto files = RunProbe(p, {"files", "100"});
+  EXPECT_EQ(files.out, "29");  // 32 minus stdin, stdout, stderr
+  p.limits.stack_bytes = 1 << 20;
+  auto deep = RunProbe(p, {"recurse"});
+  EXPECT_EQ(deep.outcome.status, RunStatus::kSignaled);
+  EXPECT_EQ(deep.outcome.signal, SIGSEGV);
+}
+
+// ---- accounting -------------------------------------------------------------------------------
+class AccountingTest : public BoxTest {};
+
+// The truth for CPU time is what the kernel charged to the workload's processes, as the probe
+// reads it from getrusage at its end: process start-up included, which matters in the emulated
+// v2 VM, where an exec costs ~0.3 s of CPU.
+double ChargedMs(const std::string& out) {
+  double ms = -1;
+  std::sscanf(out.c_str(), "ok %lf", &ms);
+  return ms;
+}
+
+TEST_F(AccountingTest, CpuTimeOfAKnownWorkloadWithinTenPercent) {
+  auto r = RunProbe(ProbePolicy(), {"spin", "1000"});
+  ASSERT_EQ(r.outcome.status, RunStatus::kOk) << r.outcome.message;
+  double truth = ChargedMs(r.out);
+  ASSERT_GE(truth, 1000) << r.out;
+  EXPECT_GE(r.outcome.cpu_time_ms, truth * 0.9);
+  EXPECT_LE(r.outcome.cpu_time_ms, truth * 1.1);
+  EXPECT_GE(r.outcome.wall_time_ms, 900u);
+}
+
+TEST_F(AccountingTest, CpuTimeCountsTheWholeTree) {
+  // Four processes spinning 250 ms each: ~1000 ms for the tree, not the parent's ~250.
+  auto r = RunProbe(ProbePolicy(), {"spin", "250", "4"});
+  ASSERT_EQ(r.outcome.status, RunStatus::kOk) << r.outcome.message;
+  double truth = ChargedMs(r.out);
+  ASSERT_GE(truth, 1000) << r.out;
+  EXPECT_GE(r.outcome.cpu_time_ms, truth * 0.9);
+  EXPECT_LE(r.outcome.cpu_time_ms, truth * 1.1);
+}
+
+TEST_F(AccountingTest, PeakMemoryOfAKnownWorkloadWithinTenPercent) {
+  auto r = RunProbe(ProbePolicy(), {"alloc", "100"});
+  ASSERT_EQ(r.outcome.status, RunStatus::kOk) << r.outcome.message;
+  EXPECT_GE(r.outcome.memory_kib, 100u * 1024);
+  EXPECT_LE(r.outcome.memory_kib, 110u * 1024);
+}
+
+// ---- isolation ----------------------------------------------------------------------------------
+class IsolationTest : public BoxTest {};
+
+TEST_F(IsolationTest, NotRootNoCapabilitiesNoNewPrivs) {
+  auto r = RunProbe(ProbePolicy(), {"id"});
+  EXPECT_EQ(r.out, "uid=1000 gid=1000 capeff=0 capbnd=0 nnp=1");
+}
+
+TEST_F(IsolationTest, HostFilesOutsideTheBindsCannotBeReadOrWritten) {
+  std::string secret = ProbeDir() + "/../runbox-secret-" + std::to_string(::getpid());
+  std::ofstream(secret) << "secret";
+  for (const std::string& path : {std::string("/etc/shadow"), std::string("/root/.bashrc"),
+                                  secret, std::string("/home"), std::string("/var/log/syslog")}) {
+    auto r = RunProbe(ProbePolicy(), {"read", path});
+    EXPECT_NE(r.out, "ok") << path;
+  }
+  for (const std::string& path : {std::string("/usr/bin/evil"), std::string("/etc/passwd"),
+                                  std::string("/evil"), std::string("/opt/probe/evil"),
+                                  std::string("/proc/sys/kernel/hostname")}) {
+    auto r = RunProbe(ProbePolicy(), {"write", path});
+    EXPECT_THAT(r.out, ::testing::AnyOf("EROFS", "EACCES", "EPERM", "ENOENT")) << path;
+  }
+  std::filesystem::remove(secret);
+  EXPECT_FALSE(std::filesystem::exists("/usr/bin/evil"));
+}
+
+TEST_F(IsolationTest, HostLoopbackListenerIsUnreachable) {
+  UniqueFd s(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(s.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(::listen(s.get(), 16), 0);
+  socklen_t len = sizeof addr;
+  ::getsockname(s.get(), reinterpret_cast<sockaddr*>(&addr), &len);
+  std::string port = std::to_string(ntohs(addr.sin_port));
+
+  auto none = RunProbe(ProbePolicy(), {"connect", "127.0.0.1", port});
+  EXPECT_EQ(none.out, "ENETUNREACH");
+  auto p = ProbePolicy();
+  p.network = sandbox::Network::kLoopback;
+  auto lo = RunProbe(p, {"connect", "127.0.0.1", port});
+  EXPECT_EQ(lo.out, "ECONNREFUSED");  // the box's own loopback: nobody listens there
+  // And the listener saw nothing.
+  ::fcntl(s.get(), F_SETFL, O_NONBLOCK);
+  EXPECT_LT(::accept(s.get(), nullptr, nullptr), 0);
+}
+
+TEST_F(IsolationTest, HostProcessesAreInvisibleAndUnreachable) {
+  auto procs = RunProbe(ProbePolicy(), {"procs"});
+  EXPECT_EQ(procs.out, "1 2");  // the box's init and the probe itself
+  auto kill = RunProbe(ProbePolicy(), {"kill", std::to_string(::getpid()), "9"});
+  EXPECT_EQ(kill.out, "ESRCH");
+}
+
+TEST_F(IsolationTest, SeccompDeniesOrKills) {
+  for (const char* name : {"mount", "unshare", "clone_newuser", "ptrace", "bpf", "perf_event_open",
+                           "keyctl", "userfaultfd", "io_uring_setup", "setns",
+                           "process_vm_readv"}) {
+    auto r = RunProbe(ProbePolicy(), {"syscall", name});
+    EXPECT_EQ(r.out, "EPERM") << name;
+  }
+  for (const char* name : {"kexec_load", "init_module", "reboot", "pivot_root", "open_by_handle_at",
+                           "settimeofday", "swapon", "tiocsti"}) {
+    auto r = RunProbe(ProbePolicy(), {"syscall", name});
+    EXPECT_EQ(r.outcome.status, RunStatus::kSignaled) << name;
+    EXPECT_EQ(r.outcome.signal, SIGSYS) << name;
+    EXPECT_THAT(r.outcome.message, HasSubstr("forbidden")) << name;
+  }
+}
+
+TEST_F(IsolationTest, CleanEnvironmentAndOnlyThreeFds) {
+  auto env = RunProbe(ProbePolicy(), {"env"});
+  EXPECT_THAT(env.out, HasSubstr("PATH=/usr/local/bin:/usr/bin:/bin"));
+  EXPECT_THAT(env.out, HasSubstr("HOME=/box"));
+  EXPECT_THAT(env.out, ::testing::Not(HasSubstr("CI=")));
+  sandbox::RunRequest req;
+  req.argv = {"/bin/ls", "/proc/self/fd"};
+  auto r = sandbox::Run(ProbePolicy(), req, TestHost());
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->stdout_data, "0\n1\n2\n3\n");  // 3 is ls's own directory handle
+}
+
+TEST_F(IsolationTest, StdinIsPassedAndWorkdirFilesGoInAndOut) {
+  std::string in = ProbeDir() + "-in", out = ProbeDir() + "-out";
+  std::filesystem::create_directories(in + "/sub");
+  std::filesystem::create_directories(out);
+  std::ofstream(in + "/sub/data.txt") << "hello";
+  auto p = ProbePolicy();
+  p.copy_in = in;
+  p.copy_out = out;
+  sandbox::RunRequest req;
+  req.argv = {"/bin/sh", "-c", "cat sub/data.txt; cat > result.txt; ln -s /etc/passwd link"};
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  ASSERT_EQ(::write(fds[1], "from stdin", 10), 10);
+  ::close(fds[1]);
+  req.stdin_fd = fds[0];
+  auto r = sandbox::Run(p, req, TestHost());
+  ::close(fds[0]);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->stdout_data, "hello");
+  std::ifstream result(out + "/result.txt");
+  std::string text((std::istreambuf_iterator<char>(result)), {});
+  EXPECT_EQ(text, "from stdin");
+  EXPECT_FALSE(std::filesystem::is_symlink(out + "/link"));  // links never come out
+  std::filesystem::remove_all(in);
+  std::filesystem::remove_all(out);
+}
+
+TEST_F(IsolationTest, ExitCodesAndSignalsAreReported) {
+  auto r = RunProbe(ProbePolicy(), {"exit", "3"});
+  EXPECT_EQ(r.outcome.status, RunStatus::kRuntimeError);
+  EXPECT_EQ(r.outcome.exit_code, 3);
+  EXPECT_EQ(r.outcome.ExitStatus(), 3);
+  auto s = RunProbe(ProbePolicy(), {"signal", "6"});
+  EXPECT_EQ(s.outcome.status, RunStatus::kSignaled);
+  EXPECT_EQ(s.outcome.signal, SIGABRT);
+  EXPECT_EQ(s.outcome.ExitStatus(), 134);
+  sandbox::RunRequest req;
+  req.argv = {"no-such-command"};
+  auto nf = sandbox::Run(ProbePolicy(), req, TestHost());
+  ASSERT_TRUE(nf);
+  EXPECT_EQ(nf->ExitStatus(), 127);
+  EXPECT_THAT(nf->message, HasSubstr("not found"));
+}
+
+// ---- cleanup: nothing survives ------------------------------------------------------------------
+class CleanupTest : public BoxTest {};
+
+TEST_F(CleanupTest, DaemonizedGrandchildDoesNotSurvive) {
+  auto r = RunProbe(ProbePolicy(), {"daemon", "30000"}, 9);
+  ASSERT_EQ(r.outcome.status, RunStatus::kOk) << r.outcome.message;
+  EXPECT_LT(r.outcome.wall_time_ms, 5000u);
+  uint32_t uid = TestHost().uid_base + 9;
+  EXPECT_THAT(ProcessesWithUid(uid, uid), ::testing::IsEmpty());
+}
+
+TEST_F(CleanupTest, ManyRunsInARowLeaveNothingBehind) {
+  const int runs = std::getenv("CGROUP2_VM") ? 100 : 500;  // the VM is software-emulated
+  size_t mounts = MountCount();
+  auto p = ProbePolicy();
+  for (int i = 0; i < runs; ++i) {
+    auto r = RunProbe(p, {"exit", "0"});
+    ASSERT_EQ(r.outcome.status, RunStatus::kOk) << "run " << i << ": " << r.outcome.message;
+  }
+  EXPECT_EQ(MountCount(), mounts);
+  EXPECT_THAT(LeftoverCgroups(), ::testing::IsEmpty());
+  auto host = TestHost();
+  EXPECT_THAT(ProcessesWithUid(host.uid_base, host.uid_base + host.slots), ::testing::IsEmpty());
+}
+
+TEST_F(CleanupTest, ConcurrentRunsTakeDistinctSlots) {
+  auto host = TestHost();
+  auto a = sandbox::Slot::Acquire(host, std::nullopt);
+  auto b = sandbox::Slot::Acquire(host, std::nullopt);
+  ASSERT_TRUE(a && b);
+  EXPECT_NE(a->index(), b->index());
+  auto busy = sandbox::Slot::Acquire(host, a->index());
+  ASSERT_FALSE(busy);
+  EXPECT_THAT(busy.error().message, HasSubstr("in use"));
+
+  std::vector<std::thread> threads;
+  std::atomic<int> ok{0};
+  for (int i = 0; i < 4; ++i) {
+    threads.emplace_back([&] {
+      auto r = RunProbe(ProbePolicy(), {"sleep", "200"});
+      ok += r.outcome.status == RunStatus::kOk;
+      EXPECT_EQ(r.outcome.status, RunStatus::kOk) << r.outcome.message;
+    });
+  }
+  for (auto& t : threads) {
+    t.join();
+  }
+  EXPECT_EQ(ok.load(), 4);
+}
+
+TEST_F(CleanupTest, StaleLeftoversOfAKilledRunAreReclaimed) {
+  // What a SIGKILLed runbox leaves: a cgroup with its name and a mounted workdir.
+  auto host = TestHost();
+  auto cgroups = sandbox::CgroupHost::Detect(host.cgroup_parent);
+  ASSERT_TRUE(cgroups);
+  {
+    auto slot = sandbox::Slot::Acquire(host, 11);
+    ASSERT_TRUE(slot) << slot.error().message;
+    ASSERT_TRUE(slot->MountWorkdir(1 << 20));
+    auto cg = sandbox::Cgroup::Create(*cgroups, "runbox-11");
+    ASSERT_TRUE(cg);
+    // Leak both on purpose, as a killed process would.
+    (void)cg->release();
+  }
+  auto r = RunProbe(ProbePolicy(), {"exit", "0"}, 11);
+  EXPECT_EQ(r.outcome.status, RunStatus::kOk) << r.outcome.message;
+  EXPECT_THAT(LeftoverCgroups(), ::testing::IsEmpty());
+  EXPECT_FALSE(std::filesystem::exists("/run/runbox/slot-11/box/anything"));
+}
+
+}  // namespace
+}  // namespace runbox::testing
+
+int main(int argc, char** argv) {
+  ::testing::InitGoogleTest(&argc, argv);
+  int rc = RUN_ALL_TESTS();
+  runbox::testing::RemoveProbeDir();
+  return rc;
+}

@@ -1,0 +1,313 @@
+// probe: the helper that integration tests run inside boxes. Each subcommand does one thing a
+// hostile or ordinary program might do and prints a one-line, machine-checkable answer.
+// Statically linked, so that it runs in a box whatever is bound there.
+//
+//   probe id                       uid gid and capability sets
+//   probe alloc MIB                allocate and touch MIB MiB, then print "ok"
+//   probe spin MS [N]              N processes (default 1) each burn MS ms of CPU (0: forever);
+//                                  prints "ok" and the CPU ms the kernel charged to them all
+//                                  (rusage of self and children, startup included)
+//   probe sleep MS                 sleep
+//   probe fork N                   start N children that sleep; print how many started
+//   probe threads N                start N threads; print how many started
+//   probe forkbomb                 fork forever
+//   probe output BYTES             write BYTES bytes to stdout
+//   probe read PATH / write PATH   open for reading / create and write; print "ok" or errno name
+//   probe fill DIR                 write to DIR/fill until it fails; print bytes written and errno
+//   probe files N                  open N files; print how many opened
+//   probe connect IP PORT          TCP connect; print "ok" or errno name
+//   probe kill PID SIG             kill(2); print "ok" or errno name
+//   probe procs                    print the pids visible in /proc
+//   probe syscall NAME             make a forbidden call; print "ok", or the errno name
+//   probe daemon MS                double-fork a child that lives MS ms, then exit 0
+//   probe exit CODE | signal SIG   exit with CODE / raise SIG
+//   probe recurse                  unbounded recursion (stack overflow)
+//   probe stdin                    copy stdin to stdout
+//   probe env                      print the environment
+
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+extern char** environ;
+
+namespace {
+
+int Answer(long rc) {
+  if (rc < 0) {
+    std::printf("%s\n", strerrorname_np(errno));
+    return 1;
+  }
+  std::printf("ok\n");
+  return 0;
+}
+
+double CpuSeconds() {
+  timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+}
+
+void* Sleeper(void*) {
+  pause();
+  return nullptr;
+}
+
+volatile int g_sink;
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Winfinite-recursion"
+int Recurse(int n) {
+  volatile char pad[4096];
+  pad[0] = static_cast<char>(n);
+  g_sink = pad[0];
+  return Recurse(n + 1) + pad[0];
+}
+#pragma GCC diagnostic pop
+
+long ForbiddenCall(const char* name) {
+  if (!std::strcmp(name, "mount")) return syscall(SYS_mount, "none", "/tmp", "tmpfs", 0, 0);
+  if (!std::strcmp(name, "unshare")) return syscall(SYS_unshare, CLONE_NEWUSER);
+  if (!std::strcmp(name, "clone_newuser"))
+    return syscall(SYS_clone, CLONE_NEWUSER | SIGCHLD, 0, 0, 0, 0);
+  if (!std::strcmp(name, "ptrace")) return syscall(SYS_ptrace, 16 /*ATTACH*/, 1, 0, 0);
+  if (!std::strcmp(name, "bpf")) return syscall(SYS_bpf, 0, 0, 0);
+  if (!std::strcmp(name, "perf_event_open"))
+    return syscall(SYS_perf_event_open, 0, 0, -1, -1, 0);
+  if (!std::strcmp(name, "keyctl")) return syscall(SYS_keyctl, 0, 0, 0, 0, 0);
+  if (!std::strcmp(name, "userfaultfd")) return syscall(SYS_userfaultfd, 0);
+  if (!std::strcmp(name, "io_uring_setup")) return syscall(SYS_io_uring_setup, 1, 0);
+  if (!std::strcmp(name, "kexec_load")) return syscall(SYS_kexec_load, 0, 0, 0, 0);
+  if (!std::strcmp(name, "init_module")) return syscall(SYS_init_module, 0, 0, "");
+  if (!std::strcmp(name, "reboot")) return syscall(SYS_reboot, 0, 0, 0, 0);
+  if (!std::strcmp(name, "pivot_root")) return syscall(SYS_pivot_root, ".", ".");
+  if (!std::strcmp(name, "open_by_handle_at")) return syscall(SYS_open_by_handle_at, -1, 0, 0);
+  if (!std::strcmp(name, "settimeofday")) return syscall(SYS_settimeofday, 0, 0);
+  if (!std::strcmp(name, "swapon")) return syscall(SYS_swapon, "/x", 0);
+  if (!std::strcmp(name, "tiocsti")) return syscall(SYS_ioctl, 0, TIOCSTI, "x");
+  if (!std::strcmp(name, "process_vm_readv"))
+    return syscall(SYS_process_vm_readv, 1, 0, 0, 0, 0, 0);
+  if (!std::strcmp(name, "setns")) return syscall(SYS_setns, 0, 0);
+  errno = ENOSYS;
+  return -1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  setvbuf(stdout, nullptr, _IONBF, 0);
+  if (argc < 2) {
+    std::fprintf(stderr, "usage: probe COMMAND [ARGS]\n");
+    return 2;
+  }
+  const char* cmd = argv[1];
+  const char* a = argc > 2 ? argv[2] : "0";
+  const char* b = argc > 3 ? argv[3] : "0";
+
+  if (!std::strcmp(cmd, "id")) {
+    unsigned long long eff = 0, bnd = 0;
+    FILE* f = std::fopen("/proc/self/status", "r");
+    char line[256];
+    while (f && std::fgets(line, sizeof line, f)) {
+      std::sscanf(line, "CapEff: %llx", &eff);
+      std::sscanf(line, "CapBnd: %llx", &bnd);
+    }
+    std::printf("uid=%d gid=%d capeff=%llx capbnd=%llx nnp=%d\n", getuid(), getgid(), eff, bnd,
+                prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0));
+    return 0;
+  }
+  if (!std::strcmp(cmd, "alloc")) {
+    size_t bytes = std::strtoull(a, nullptr, 10) << 20;
+    char* p = static_cast<char*>(mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
+                                      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+    if (p == MAP_FAILED) return Answer(-1);
+    for (size_t i = 0; i < bytes; i += 4096) p[i] = 1;
+    std::printf("ok\n");
+    return 0;
+  }
+  if (!std::strcmp(cmd, "spin")) {
+    double ms = std::atof(a);
+    int n = argc > 3 ? std::atoi(b) : 1;
+    for (int i = 1; i < n; ++i) {
+      if (fork() == 0) {
+        double start = CpuSeconds();
+        while ((CpuSeconds() - start) * 1000 < ms) {
+        }
+        _exit(0);
+      }
+    }
+    double start = CpuSeconds();
+    while (ms == 0 || (CpuSeconds() - start) * 1000 < ms) {
+    }
+    while (wait(nullptr) > 0) {
+    }
+    rusage self{}, kids{};
+    getrusage(RUSAGE_SELF, &self);
+    getrusage(RUSAGE_CHILDREN, &kids);
+    auto ms_of = [](const timeval& t) { return t.tv_sec * 1000.0 + t.tv_usec / 1000.0; };
+    double total = ms_of(self.ru_utime) + ms_of(self.ru_stime) + ms_of(kids.ru_utime) +
+                   ms_of(kids.ru_stime);
+    std::printf("ok %.0f\n", total);
+    return 0;
+  }
+  if (!std::strcmp(cmd, "sleep")) {
+    usleep(static_cast<useconds_t>(std::atol(a) * 1000));
+    std::printf("ok\n");
+    return 0;
+  }
+  if (!std::strcmp(cmd, "fork")) {
+    int n = std::atoi(a), started = 0;
+    for (int i = 0; i < n; ++i) {
+      pid_t p = fork();
+      if (p == 0) {
+        pause();
+        _exit(0);
+      }
+      if (p > 0) ++started;
+    }
+    std::printf("%d\n", started);
+    return 0;
+  }
+  if (!std::strcmp(cmd, "threads")) {
+    int n = std::atoi(a), started = 0;
+    for (int i = 0; i < n; ++i) {
+      pthread_t t;
+      if (pthread_create(&t, nullptr, Sleeper, nullptr) == 0) ++started;
+    }
+    std::printf("%d\n", started);
+    return 0;
+  }
+  if (!std::strcmp(cmd, "forkbomb")) {
+    for (;;) fork();
+  }
+  if (!std::strcmp(cmd, "output")) {
+    static char buf[65536];
+    std::memset(buf, 'x', sizeof buf);
+    long long left = std::atoll(a);
+    while (left > 0) {
+      ssize_t n = write(1, buf, left < 65536 ? static_cast<size_t>(left) : sizeof buf);
+      if (n <= 0) return 1;
+      left -= n;
+    }
+    return 0;
+  }
+  if (!std::strcmp(cmd, "read")) {
+    int fd = open(a, O_RDONLY);
+    if (fd >= 0) {
+      char c;
+      if (read(fd, &c, 1) < 0) return Answer(-1);
+    }
+    return Answer(fd);
+  }
+  if (!std::strcmp(cmd, "write")) {
+    int fd = open(a, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd >= 0 && write(fd, "x", 1) != 1) return Answer(-1);
+    return Answer(fd);
+  }
+  if (!std::strcmp(cmd, "fill")) {
+    char path[4096];
+    std::snprintf(path, sizeof path, "%s/fill", a);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0) return Answer(-1);
+    static char buf[1 << 16];
+    long long total = 0;
+    for (;;) {
+      ssize_t n = write(fd, buf, sizeof buf);
+      if (n <= 0) break;
+      total += n;
+    }
+    std::printf("%lld %s\n", total, strerrorname_np(errno));
+    return 0;
+  }
+  if (!std::strcmp(cmd, "files")) {
+    int n = std::atoi(a), opened = 0;
+    for (int i = 0; i < n; ++i) {
+      if (open("/dev/null", O_RDONLY) >= 0) ++opened;
+    }
+    std::printf("%d\n", opened);
+    return 0;
+  }
+  if (!std::strcmp(cmd, "connect")) {
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    if (s < 0) return Answer(-1);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(std::atoi(b)));
+    inet_pton(AF_INET, a, &addr.sin_addr);
+    timeval tv{2, 0};
+    setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    return Answer(connect(s, reinterpret_cast<sockaddr*>(&addr), sizeof addr));
+  }
+  if (!std::strcmp(cmd, "kill")) {
+    return Answer(kill(std::atoi(a), std::atoi(b)));
+  }
+  if (!std::strcmp(cmd, "procs")) {
+    DIR* d = opendir("/proc");
+    if (!d) return Answer(-1);
+    while (dirent* e = readdir(d)) {
+      if (e->d_name[0] >= '0' && e->d_name[0] <= '9') std::printf("%s ", e->d_name);
+    }
+    std::printf("\n");
+    return 0;
+  }
+  if (!std::strcmp(cmd, "syscall")) {
+    return Answer(ForbiddenCall(a));
+  }
+  if (!std::strcmp(cmd, "daemon")) {
+    if (fork() == 0) {
+      setsid();
+      if (fork() == 0) {
+        // Hold nothing of the box's stdio, like a real daemon, and outlive the parent.
+        close(0);
+        close(1);
+        close(2);
+        usleep(static_cast<useconds_t>(std::atol(a) * 1000));
+        _exit(0);
+      }
+      _exit(0);
+    }
+    wait(nullptr);
+    std::printf("ok\n");
+    return 0;
+  }
+  if (!std::strcmp(cmd, "exit")) return std::atoi(a);
+  if (!std::strcmp(cmd, "signal")) {
+    raise(std::atoi(a));
+    return 0;
+  }
+  if (!std::strcmp(cmd, "recurse")) return Recurse(0);
+  if (!std::strcmp(cmd, "stdin")) {
+    char buf[4096];
+    ssize_t n;
+    while ((n = read(0, buf, sizeof buf)) > 0) {
+      if (write(1, buf, static_cast<size_t>(n)) != n) return 1;
+    }
+    return 0;
+  }
+  if (!std::strcmp(cmd, "env")) {
+    for (char** e = environ; *e; ++e) std::printf("%s\n", *e);
+    return 0;
+  }
+  std::fprintf(stderr, "probe: unknown command %s\n", cmd);
+  return 2;
+}
