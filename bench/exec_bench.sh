@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Start-up cost of one box: `runbox exec /bin/true` with full isolation against bare fork/exec of
+# /bin/true and against bubblewrap with comparable binds, in one run on the same machine.
+# Prints p50/p99 per contender and the ratios; the numbers go to bench/RESULTS.md by hand.
+# Usage: bench/exec_bench.sh [BUILD_DIR] [RUNS]
+set -euo pipefail
+build=${1:-build}
+runs=${2:-300}
+runbox="$build/src/cli/runbox"
+command -v bwrap >/dev/null || { echo "bench: bubblewrap is missing (make test-deps)" >&2; exit 1; }
+[ -x "$runbox" ] || { echo "bench: build runbox first (make build)" >&2; exit 1; }
+
+# bwrap doing what a runbox box does at the file-system and namespace level: the same read-only
+# system binds, /proc, /dev, tmpfs /tmp and a workdir, every namespace, a new session. It does
+# no cgroups, no seccomp and no limits, so it does less than runbox.
+bwrap_args=(--unshare-all --die-with-parent --new-session --uid 1000 --gid 1000
+  --ro-bind /usr /usr --symlink usr/bin /bin --symlink usr/sbin /sbin --symlink usr/lib /lib
+  --symlink usr/lib64 /lib64)
+for f in /etc/ld.so.cache /etc/alternatives /etc/ssl /etc/localtime /etc/nsswitch.conf; do
+  [ -e "$f" ] && bwrap_args+=(--ro-bind "$f" "$f")
+done
+bwrap_args+=(--proc /proc --dev /dev --tmpfs /tmp --tmpfs /box --chdir /box --clearenv
+  --setenv PATH /usr/bin:/bin --hostname runbox)
+
+exec python3 - "$runs" "$runbox" "${bwrap_args[@]}" <<'PY'
+import os, subprocess, sys, time
+runs = int(sys.argv[1]); runbox = sys.argv[2]; bwrap_args = sys.argv[3:]
+contenders = {
+    "bare fork/exec": ["/bin/true"],
+    "bwrap": ["bwrap", *bwrap_args, "/bin/true"],
+    "runbox exec": [runbox, "exec", "--", "/bin/true"],
+}
+def pct(xs, p):
+    xs = sorted(xs); return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))]
+times = {k: [] for k in contenders}
+for k, argv in contenders.items():           # warm-up: page cache, seccomp compile paths
+    for _ in range(10):
+        subprocess.run(argv, check=True, stdin=subprocess.DEVNULL)
+for i in range(runs):                        # interleaved, so machine noise hits all alike
+    for k, argv in contenders.items():
+        t = time.perf_counter_ns()
+        subprocess.run(argv, check=True, stdin=subprocess.DEVNULL)
+        times[k].append((time.perf_counter_ns() - t) / 1e6)
+p50 = {k: pct(v, 50) for k, v in times.items()}
+p99 = {k: pct(v, 99) for k, v in times.items()}
+print(f"runs per contender: {runs} (interleaved), {os.cpu_count()} cores")
+print(f"{'contender':<16}{'p50 ms':>10}{'p99 ms':>10}")
+for k in contenders:
+    print(f"{k:<16}{p50[k]:>10.2f}{p99[k]:>10.2f}")
+r, b, bare = p50["runbox exec"], p50["bwrap"], p50["bare fork/exec"]
+print(f"runbox/bwrap p50 ratio: {r / b:.2f} (target <= 1.0)")
+print(f"runbox/bwrap p99 ratio: {p99['runbox exec'] / p99['bwrap']:.2f}")
+print(f"runbox - bare p50: {r - bare:.2f} ms (target <= 2 ms)")
+PY

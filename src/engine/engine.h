@@ -1,0 +1,62 @@
+#pragma once
+// Engine: turns a Job into a JobResult (prepare -> compile once -> run each test -> judge), with
+// the compile cache and a fixed number of box slots. Front doors (CLI, HTTP server) use only this
+// header and job.h.
+//
+// Thread-safety: Run() may be called from many threads; at most `slots` jobs' boxes run at once,
+// the others block in Run() until a slot is free (the server puts its own bounded queue in front).
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/result.h"
+#include "engine/job.h"
+
+namespace runbox::engine {
+
+struct LanguageInfo {
+  std::string id;                       // "cpp"
+  std::string name;                     // "C++"
+  std::string version;                  // "g++ 12.2.0", from the language's version command
+  std::vector<std::string> aliases;     // "c++", "g++"
+  std::vector<std::string> extensions;  // "cpp", "cc"
+  std::string main_file;                // "main.cpp"
+  std::string template_code;            // hello world that reads stdin
+  bool compiled = false;
+  bool installed = false;               // its runtime is present on this host
+};
+
+struct EngineConfig {
+  std::string languages_dir = "languages";   // the catalog
+  std::string cache_dir = "/var/cache/runbox/compile";  // compile cache (content-addressed)
+  uint64_t cache_max_bytes = 1ull << 30;
+  int slots = 0;                              // 0: number of cores
+  sandbox::Limits default_limits;             // used when a job names no limits
+  sandbox::Limits max_limits;                 // a job's limits are clamped to these
+};
+
+// For interactive runs: stdin comes from a fd, output is delivered as it happens.
+struct RunHooks {
+  int stdin_fd = -1;                 // fed to the (single) test case instead of its stdin_data
+  std::function<void(int stream, std::string_view data)> on_output;  // 1 = stdout, 2 = stderr
+  std::function<void()> on_compiled; // after the compile step, before the run starts
+  int cancel_fd = -1;                // readable: end the job (its result is SE "cancelled")
+};
+
+class Engine {
+ public:
+  virtual ~Engine() = default;
+  static Result<std::unique_ptr<Engine>> Create(const EngineConfig& config);
+
+  // Unknown language, bad file names, limits above the maximum: kInvalidArgument/kNotFound with
+  // a message naming the field. A program's failures are in the JobResult, not errors.
+  virtual Result<JobResult> Run(const Job& job, const RunHooks& hooks = {}) = 0;
+  virtual std::vector<LanguageInfo> Languages() const = 0;
+  virtual int slots() const = 0;
+  virtual int busy_slots() const = 0;
+};
+
+}  // namespace runbox::engine
