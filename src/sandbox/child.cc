@@ -213,8 +213,21 @@ void ResetSignals() {
   Fail(plan, ChildStage::kExec);
 }
 
-// PID 1 of the box: reaps orphans, and when the program ends reports its wait status and exits,
-// which makes the kernel kill everything left in the box's pid namespace (daemons included).
+void WaitForParent(const ChildPlan& plan) {
+  char go = 0;
+  ssize_t n;
+  do {
+    n = ::read(plan.sync_fd, &go, 1);
+  } while (n < 0 && errno == EINTR);
+  if (n != 1) {
+    ::_exit(127);
+  }
+}
+
+// PID 1 of the box: reaps orphans; when the program ends it kills everything left in the box
+// (daemons included: kill(-1) from a pid namespace's init reaches every other process in it),
+// reaps them, reports the program's wait status, and parks. The box's mounts stay alive while it
+// parks, so the parent can copy files out of the workdir; then the parent kills it.
 [[noreturn]] void RunInit(const ChildPlan& plan, pid_t program) {
   // Keep only the status pipe: the box's stdio must close when the program's tree is done, and
   // nothing inherited from the parent (a server's sockets, its database) may stay reachable.
@@ -227,9 +240,14 @@ void ResetSignals() {
     int status = 0;
     pid_t p = ::wait4(-1, &status, __WALL, nullptr);
     if (p == program) {
+      ::kill(-1, SIGKILL);
+      while (::wait4(-1, nullptr, __WALL, nullptr) > 0 || errno == EINTR) {
+      }
       int32_t st = status;
       (void)!::write(plan.status_fd, &st, sizeof st);
-      ::_exit(0);
+      for (;;) {
+        ::pause();
+      }
     }
     if (p < 0 && errno != EINTR) {
       ::_exit(126);
@@ -242,18 +260,15 @@ void ResetSignals() {
 void RunChild(const ChildPlan& plan) noexcept {
   // 1. Die with the supervisor thread: a SIGKILLed runbox takes its box with it.
   ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-  // 2. Wait for the parent's go-ahead (id maps written, cgroups joined). The write end is closed
+  // 2. Wait for the parent's first go-ahead (id maps written). The parent's pipe ends are closed
   //    first, so a parent that died before this point reads as EOF instead of a hang.
   ::close(plan.sync_write_fd);
-  char go = 0;
-  ssize_t n;
-  do {
-    n = ::read(plan.sync_fd, &go, 1);
-  } while (n < 0 && errno == EINTR);
-  if (n != 1) {
-    ::_exit(127);
+  for (int fd : plan.parent_fds) {
+    if (fd >= 0) {
+      ::close(fd);
+    }
   }
-  ::close(plan.sync_fd);
+  WaitForParent(plan);
 
   // Identity first: files created below must belong to a uid mapped in this namespace.
   // SECBIT_NO_SETUID_FIXUP keeps the namespace capabilities across the uid change.
@@ -273,11 +288,6 @@ void RunChild(const ChildPlan& plan) noexcept {
   if (::poll(&alive, 1, 0) < 0 || (alive.revents & POLLERR) != 0) {
     ::_exit(127);
   }
-  // A cgroup namespace made now (after the parent attached us on v1) is rooted at the box's own
-  // cgroup, so /proc/self/cgroup inside shows "/" and nothing of the host's tree.
-  if (::unshare(CLONE_NEWCGROUP) != 0) {
-    Fail(plan, ChildStage::kCgroupNamespace);
-  }
   // 3. Mounts and pivot_root.
   BuildFileSystem(plan);
   // 4. Hostname.
@@ -293,6 +303,19 @@ void RunChild(const ChildPlan& plan) noexcept {
   }
   if (::setsid() < 0) {
     Fail(plan, ChildStage::kStdio);
+  }
+  // Tell the parent the box is built, and wait until it has joined us to our cgroups and filled
+  // the workdir (through /proc/<pid>/root): nothing of the program runs before that.
+  if (::write(plan.ready_fd, "r", 1) != 1) {
+    Fail(plan, ChildStage::kSync);
+  }
+  ::close(plan.ready_fd);
+  WaitForParent(plan);
+  ::close(plan.sync_fd);
+  // A cgroup namespace made now (after the parent attached us on v1) is rooted at the box's own
+  // cgroup, so /proc/self/cgroup inside shows "/" and nothing of the host's tree.
+  if (::unshare(CLONE_NEWCGROUP) != 0) {
+    Fail(plan, ChildStage::kCgroupNamespace);
   }
   // 5. (close_range happens in the program child, after fork.)  6. Rlimits.
   for (size_t i = 0; i < plan.rlimit_count; ++i) {

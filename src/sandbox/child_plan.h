@@ -50,11 +50,18 @@ struct ChildError {
 
 struct ChildPlan {
   // File descriptors in the child (inherited through clone; the parent keeps its own copies).
-  int sync_fd = -1;        // read end: one byte means "id maps and cgroups are ready"
+  // Two go-aheads arrive on sync_fd: the first when the id maps are written (the child then
+  // builds its file system while the parent joins it to its cgroups, which on v1 costs an RCU
+  // grace period), the second when the cgroups are joined and the workdir is filled.
+  int sync_fd = -1;        // read end
   int sync_write_fd = -1;  // write end, closed first so that a dead parent reads as EOF
+  int ready_fd = -1;       // write end: one byte when the file system is built
   int error_fd = -1;       // write end, CLOEXEC: ChildError records
   int status_fd = -1;      // write end: init reports the program's wait status here
   int stdin_fd = -1, stdout_fd = -1, stderr_fd = -1;
+  // The parent's ends of those pipes, inherited through clone: closed first, so that the parent's
+  // death is visible as EOF/POLLERR on the child's ends.
+  int parent_fds[8] = {-1, -1, -1, -1, -1, -1, -1, -1};
 
   uint32_t uid = 0, gid = 0;  // inside the box
 

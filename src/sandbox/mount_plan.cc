@@ -46,8 +46,7 @@ void MountPlan::Mkdirs(const std::string& box_path, unsigned mode) {
   }
 }
 
-Result<MountPlan> MountPlan::Build(const Policy& policy, const std::string& new_root,
-                                   const std::string& workdir_source) {
+Result<MountPlan> MountPlan::Build(const Policy& policy, const std::string& new_root) {
   MountPlan p;
   p.root_ = new_root;
   const uint64_t disk = policy.limits.disk_bytes;
@@ -153,13 +152,16 @@ Result<MountPlan> MountPlan::Build(const Policy& policy, const std::string& new_
   dev_ro.attr_set = MOUNT_ATTR_RDONLY;
   p.Add(dev_ro, "make /dev read-only");
 
-  // The workdir: the slot's host tmpfs, so files can pass in before and out after the run.
+  // The workdir: a tmpfs of the box's own, owned by the box user. It lives only in the box's mount
+  // namespace (a host-side mount would cost an RCU grace period to unmount on every run); the
+  // parent fills it and empties it through /proc/<pid>/root while the box's init is parked.
   p.Mkdirs(policy.workdir);
-  MountOp work{MountOp::Kind::kBind};
-  work.source = p.Keep(workdir_source);
+  MountOp work{MountOp::Kind::kTmpfs};
   work.target = p.Keep(new_root + policy.workdir);
-  work.attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
-  p.Add(work, "bind the workdir on " + policy.workdir);
+  work.data = p.Keep("size=" + std::to_string(disk) + ",nr_inodes=65536,mode=0755,uid=" +
+                     std::to_string(policy.uid) + ",gid=" + std::to_string(policy.gid));
+  work.flags = MS_NOSUID | MS_NODEV;
+  p.Add(work, "tmpfs of " + FormatSize(disk) + " on the workdir " + policy.workdir);
 
   std::vector<std::string> tmpfs = policy.tmpfs;
   if (std::find(tmpfs.begin(), tmpfs.end(), "/tmp") == tmpfs.end()) {

@@ -14,9 +14,8 @@ namespace runbox::sandbox {
 
 class MountPlan {
  public:
-  // new_root: the staging directory; workdir_source: the host directory bound on the workdir.
-  static Result<MountPlan> Build(const Policy& policy, const std::string& new_root,
-                                 const std::string& workdir_source);
+  // new_root: the staging directory that becomes the box's "/".
+  static Result<MountPlan> Build(const Policy& policy, const std::string& new_root);
 
   const std::vector<MountOp>& ops() const { return ops_; }
   // "bind /usr on /usr" for error messages about op i.

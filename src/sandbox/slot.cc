@@ -1,7 +1,6 @@
 #include "sandbox/slot.h"
 
 #include <sys/file.h>
-#include <sys/mount.h>
 #include <sys/stat.h>
 
 #include <fcntl.h>
@@ -9,23 +8,6 @@
 #include "base/files.h"
 
 namespace runbox::sandbox {
-namespace {
-
-Status UnmountAll(const std::string& path) {
-  // Several stacked leftovers are possible in theory; unmount until nothing is mounted there.
-  for (int i = 0; i < 16; ++i) {
-    if (::umount2(path.c_str(), MNT_DETACH | UMOUNT_NOFOLLOW) != 0) {
-      if (errno == EINVAL || errno == ENOENT) {
-        return OkStatus();
-      }
-      return ErrnoError("unmount " + path);
-    }
-  }
-  return OkStatus();
-}
-
-}  // namespace
-
 Result<Slot> Slot::Acquire(const HostConfig& host, std::optional<int> want) {
   if (host.slots <= 0) {
     return MakeError(ErrorCode::kInvalidArgument, "the number of slots must be at least 1");
@@ -66,8 +48,6 @@ Result<Slot> Slot::Acquire(const HostConfig& host, std::optional<int> want) {
     slot.dir_ = host.state_dir + "/slot-" + std::to_string(i);
     slot.lock_ = std::move(fd);
     RUNBOX_TRY(MakeDirs(slot.root(), 0755));
-    RUNBOX_TRY(MakeDirs(slot.box(), 0755));
-    RUNBOX_TRY(UnmountAll(slot.box()));  // left by a runbox that was killed
     return slot;
   }
   if (want) {
@@ -77,18 +57,5 @@ Result<Slot> Slot::Acquire(const HostConfig& host, std::optional<int> want) {
   return MakeError(ErrorCode::kResourceExhausted,
                    "all " + std::to_string(host.slots) + " box slots are in use; try again");
 }
-
-Status Slot::MountWorkdir(uint64_t bytes) {
-  RUNBOX_TRY(UnmountAll(box()));
-  // nr_inodes caps a file-creation flood; Go's build cache, the largest user seen, needs ~5000.
-  std::string data = "size=" + std::to_string(bytes) + ",nr_inodes=65536,mode=0755,uid=" +
-                     std::to_string(host_uid_) + ",gid=" + std::to_string(host_uid_);
-  if (::mount("tmpfs", box().c_str(), "tmpfs", MS_NOSUID | MS_NODEV, data.c_str()) != 0) {
-    return ErrnoError("mount the workdir tmpfs on " + box());
-  }
-  return OkStatus();
-}
-
-Status Slot::ReleaseWorkdir() { return UnmountAll(box()); }
 
 }  // namespace runbox::sandbox

@@ -1,9 +1,10 @@
 #pragma once
 // Slot: one of HostConfig::slots box slots, held under a file lock for the duration of a run.
-// A slot owns a host uid/gid (uid_base + index), the cgroup name "runbox-<index>" and a scratch
-// directory with the box's workdir. Whatever a killed runbox left in a slot (a mounted workdir,
-// a cgroup) is reclaimed by the next run that takes it: the lock is released by the kernel when
-// its holder dies, so a free lock means nobody uses the leftovers.
+// A slot owns a host uid/gid (uid_base + index), the cgroup name "runbox-<index>" and a staging
+// directory for the box's root. Whatever a killed runbox left in a slot (a cgroup) is reclaimed
+// by the next run that takes it: the lock is released by the kernel when its holder dies, so a
+// free lock means nobody uses the leftovers. The box's mounts live only in its own mount
+// namespace and vanish with it.
 
 #include <optional>
 #include <string>
@@ -22,12 +23,6 @@ class Slot {
   uint32_t host_uid() const { return host_uid_; }
   const std::string& dir() const { return dir_; }    // <state>/slot-N
   std::string root() const { return dir_ + "/root"; }  // staging dir of the box's "/"
-  std::string box() const { return dir_ + "/box"; }    // host side of the box's workdir
-
-  // Mounts a fresh tmpfs of `bytes` on box(), owned by the slot's uid (after unmounting any
-  // leftover). Unmounted by ReleaseWorkdir or by the next Acquire of this slot.
-  Status MountWorkdir(uint64_t bytes);
-  Status ReleaseWorkdir();
 
  private:
   int index_ = -1;

@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstring>
@@ -164,49 +165,116 @@ const char* SignalName(int sig) {
 struct RunState {
   Slot slot;
   std::unique_ptr<Cgroup> cgroup;
-  bool workdir_mounted = false;
 };
 
+// The box's workdir as the host sees it while the box's namespaces live.
+Result<UniqueFd> OpenBoxWorkdir(long pid, const std::string& workdir) {
+  std::string path = "/proc/" + std::to_string(pid) + "/root" + workdir;
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!fd.valid()) {
+    return ErrnoError("open the box's workdir " + path);
+  }
+  return fd;
+}
+
+// Waits until fd is readable, the child exits, or the setup deadline passes.
+Status WaitReadable(int fd, int pid_fd, std::chrono::milliseconds limit, const char* what) {
+  pollfd p[2] = {{fd, POLLIN, 0}, {pid_fd, POLLIN, 0}};
+  for (;;) {
+    int rc = ::poll(p, 2, static_cast<int>(limit.count()));
+    if (rc < 0 && errno == EINTR) {
+      continue;
+    }
+    if (rc < 0) {
+      return ErrnoError(std::string("poll while ") + what);
+    }
+    if (rc == 0) {
+      return MakeError(ErrorCode::kInternal, std::string("timed out while ") + what);
+    }
+    return OkStatus();
+  }
+}
+
 enum class KillReason { kNone, kWallTime, kCpuTime, kOutput, kCancelled };
+
+// Writes to a pipe whose reader is gone (a program that never reads its stdin, a box that died)
+// must fail with EPIPE, not kill runbox with SIGPIPE. Blocking it in this thread, and discarding
+// what is pending afterwards, leaves the process-wide disposition alone.
+class BlockSigpipe {
+ public:
+  BlockSigpipe() {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &set, &old_);
+  }
+  ~BlockSigpipe() {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGPIPE);
+    timespec zero{0, 0};
+    while (sigtimedwait(&set, nullptr, &zero) == SIGPIPE) {
+    }
+    pthread_sigmask(SIG_SETMASK, &old_, nullptr);
+  }
+  BlockSigpipe(const BlockSigpipe&) = delete;
+  BlockSigpipe& operator=(const BlockSigpipe&) = delete;
+
+ private:
+  sigset_t old_;
+};
+
+// RUNBOX_TRACE_PHASES=1 prints how long each phase of a run took, for finding start-up costs.
+class PhaseTrace {
+ public:
+  PhaseTrace() : on_(std::getenv("RUNBOX_TRACE_PHASES") != nullptr), last_(Clock::now()) {}
+  void Mark(const char* phase) {
+    if (!on_) {
+      return;
+    }
+    auto now = Clock::now();
+    std::fprintf(stderr, "runbox: phase %-22s %7.3f ms\n", phase,
+                 std::chrono::duration<double, std::milli>(now - last_).count());
+    last_ = now;
+  }
+
+ private:
+  bool on_;
+  Clock::time_point last_;
+};
 
 }  // namespace
 
 Result<Outcome> Run(const Policy& policy, const RunRequest& request, const HostConfig& host) {
+  PhaseTrace trace;
   RUNBOX_TRY(policy.Validate());
+  BlockSigpipe no_sigpipe;
   if (request.argv.empty() || request.argv[0].empty()) {
     return MakeError(ErrorCode::kInvalidArgument, "no command given to run in the box");
   }
   RUNBOX_ASSIGN_OR_RETURN(const SeccompProgram* filter, DefaultFilter());
   RUNBOX_ASSIGN_OR_RETURN(CgroupHost cgroups, HostCgroups(host.cgroup_parent));
+  trace.Mark("seccomp+cgroup detect");
   RUNBOX_ASSIGN_OR_RETURN(Slot slot, Slot::Acquire(host, request.slot));
-  RunState state{std::move(slot), nullptr, false};
+  trace.Mark("slot");
+  RunState state{std::move(slot), nullptr};
   const Limits& limits = policy.limits;
+  const uint32_t host_id = state.slot.host_uid();
 
   ScopeExit cleanup([&] {
     if (state.cgroup) {
       (void)state.cgroup->Destroy();
     }
-    if (state.workdir_mounted) {
-      (void)state.slot.ReleaseWorkdir();
-    }
   });
-
-  RUNBOX_TRY(state.slot.MountWorkdir(limits.disk_bytes));
-  state.workdir_mounted = true;
-  const uint32_t host_id = state.slot.host_uid();
-  if (!policy.copy_in.empty()) {
-    if (Status s = CopyIn(policy.copy_in, state.slot.box(), host_id, host_id); !s) {
-      return std::move(s).error().Wrap("copy " + policy.copy_in + " into the box");
-    }
-  }
 
   RUNBOX_ASSIGN_OR_RETURN(
       state.cgroup, Cgroup::Create(cgroups, "runbox-" + std::to_string(state.slot.index())));
   // +1: the box's init is a task too.
   RUNBOX_TRY(state.cgroup->SetLimits(limits.memory_bytes, limits.pids + 1));
 
-  RUNBOX_ASSIGN_OR_RETURN(MountPlan mounts,
-                          MountPlan::Build(policy, state.slot.root(), state.slot.box()));
+  trace.Mark("cgroup create");
+  RUNBOX_ASSIGN_OR_RETURN(MountPlan mounts, MountPlan::Build(policy, state.slot.root()));
+  trace.Mark("mount plan");
 
   // argv, envp and exec candidates as C arrays for the child.
   std::vector<std::string> argv_s = request.argv;
@@ -234,6 +302,7 @@ Result<Outcome> Run(const Policy& policy, const RunRequest& request, const HostC
   };
 
   RUNBOX_ASSIGN_OR_RETURN(Pipe sync, Pipe::Make());
+  RUNBOX_ASSIGN_OR_RETURN(Pipe ready, Pipe::Make());
   RUNBOX_ASSIGN_OR_RETURN(Pipe err, Pipe::Make());
   RUNBOX_ASSIGN_OR_RETURN(Pipe status, Pipe::Make());
   RUNBOX_ASSIGN_OR_RETURN(Pipe out, Pipe::Make());
@@ -252,11 +321,15 @@ Result<Outcome> Run(const Policy& policy, const RunRequest& request, const HostC
   ChildPlan plan;
   plan.sync_fd = sync.read.get();
   plan.sync_write_fd = sync.write.get();
+  plan.ready_fd = ready.write.get();
   plan.error_fd = err.write.get();
   plan.status_fd = status.write.get();
   plan.stdin_fd = in.read.get();
   plan.stdout_fd = out.write.get();
   plan.stderr_fd = errout.write.get();
+  int parent_ends[] = {ready.read.get(), err.read.get(), status.read.get(), out.read.get(),
+                       errout.read.get(), in.write.get()};
+  std::copy(std::begin(parent_ends), std::end(parent_ends), plan.parent_fds);
   plan.uid = policy.uid;
   plan.gid = policy.gid;
   plan.mounts = mounts.ops().data();
@@ -301,7 +374,7 @@ Result<Outcome> Run(const Policy& policy, const RunRequest& request, const HostC
     RunChild(plan);  // never returns
   }
   UniqueFd pid_fd(pidfd);
-  const auto start = Clock::now();
+  trace.Mark("clone");
   // From here an early return must not leave the child behind: kill it (the cgroup's Destroy
   // also kills whatever it started).
   ScopeExit kill_child([&] {
@@ -310,6 +383,7 @@ Result<Outcome> Run(const Policy& policy, const RunRequest& request, const HostC
     ::waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(pid_fd.get()), &info, WEXITED);
   });
   sync.read.reset();
+  ready.write.reset();
   err.write.reset();
   status.write.reset();
   in.read.reset();
@@ -321,12 +395,31 @@ Result<Outcome> Run(const Policy& policy, const RunRequest& request, const HostC
   std::string gid = std::to_string(policy.gid) + " " + std::to_string(host_id) + " 1\n";
   RUNBOX_TRY(WriteFile(procdir + "/uid_map", id));
   RUNBOX_TRY(WriteFile(procdir + "/gid_map", gid));
-  if (state.cgroup->clone_fd() < 0) {
-    RUNBOX_TRY(state.cgroup->Attach(static_cast<pid_t>(pid)));
-  }
+  // Go-ahead 1: the child builds its file system while this thread joins it to its v1 cgroups
+  // (a migration waits for an RCU grace period: milliseconds that now overlap the mounts).
   if (::write(sync.write.get(), "g", 1) != 1) {
     return ErrnoError("release the box");
   }
+  if (state.cgroup->clone_fd() < 0) {
+    RUNBOX_TRY(state.cgroup->Attach(static_cast<pid_t>(pid)));
+  }
+  trace.Mark("id maps + attach");
+  RUNBOX_TRY(WaitReadable(ready.read.get(), pid_fd.get(), std::chrono::seconds(30),
+                          "waiting for the box to be built"));
+  trace.Mark("box built");
+  char ready_byte = 0;
+  if (::read(ready.read.get(), &ready_byte, 1) == 1 && !policy.copy_in.empty()) {
+    RUNBOX_ASSIGN_OR_RETURN(UniqueFd workdir, OpenBoxWorkdir(pid, policy.workdir));
+    if (Status s = CopyIn(policy.copy_in, workdir.get(), host_id, host_id); !s) {
+      return std::move(s).error().Wrap("copy " + policy.copy_in + " into the box");
+    }
+  }
+  // Go-ahead 2: cgroups joined, workdir filled. A child that failed already reads EPIPE here and
+  // its error record is picked up below. The CPU the box's set-up used so far (its mounts; on v2
+  // the child is born in the cgroup) is runbox's, not the program's: it is the baseline.
+  RUNBOX_ASSIGN_OR_RETURN(const uint64_t cpu_baseline_ns, state.cgroup->CpuNs());
+  const auto start = Clock::now();
+  (void)!::write(sync.write.get(), "g", 1);
   sync.write.reset();
 
   // ---- supervision loop ----
@@ -403,13 +496,14 @@ Result<Outcome> Run(const Policy& policy, const RunRequest& request, const HostC
     }
   };
 
-  while (!child_exited || out_open || err_open) {
+  // Until the program has ended (init reports it, or init itself is gone) and its output is drained.
+  while (!(child_exited || have_program_status) || out_open || err_open) {
     std::vector<pollfd> fds;
     auto add = [&](int fd, short ev) {
       fds.push_back(pollfd{fd, ev, 0});
       return fds.size() - 1;
     };
-    size_t i_pid = child_exited ? SIZE_MAX : add(pid_fd.get(), POLLIN);
+    size_t i_pid = child_exited || have_program_status ? SIZE_MAX : add(pid_fd.get(), POLLIN);
     size_t i_out = out_open ? add(out.read.get(), POLLIN) : SIZE_MAX;
     size_t i_err = err_open ? add(errout.read.get(), POLLIN) : SIZE_MAX;
     size_t i_ce = err.read.valid() ? add(err.read.get(), POLLIN) : SIZE_MAX;
@@ -426,7 +520,8 @@ Result<Outcome> Run(const Policy& policy, const RunRequest& request, const HostC
     // loop overruns a CPU limit by about one poll interval per core.
     auto now = Clock::now();
     auto wake = std::min(wall_deadline, next_cpu_check);
-    int timeout_ms = child_exited ? 1000 : static_cast<int>(std::max<int64_t>(
+    const bool done = child_exited || have_program_status;
+    int timeout_ms = done ? 1000 : static_cast<int>(std::max<int64_t>(
         0, duration_cast<std::chrono::milliseconds>(wake - now).count() + 1));
     int rc = ::poll(fds.data(), fds.size(), timeout_ms);
     if (rc < 0 && errno != EINTR) {
@@ -453,6 +548,10 @@ Result<Outcome> Run(const Policy& policy, const RunRequest& request, const HostC
       ssize_t n = ::read(status.read.get(), &program_status, sizeof program_status);
       have_program_status = n == static_cast<ssize_t>(sizeof program_status);
       status.read.reset();
+      if (have_program_status) {
+        outcome.wall_time_ms = static_cast<uint64_t>(
+            duration_cast<std::chrono::milliseconds>(Clock::now() - start).count());
+      }
     }
     if (ready(i_src)) {
       ssize_t n = ::read(request.stdin_fd, buf, sizeof buf);
@@ -491,14 +590,14 @@ Result<Outcome> Run(const Policy& policy, const RunRequest& request, const HostC
         // EOF once their buffered data is read.
       }
     }
-    if (!child_exited) {
+    if (!child_exited && !have_program_status) {
       now = Clock::now();
       if (now >= wall_deadline) {
         kill_box(KillReason::kWallTime);
       }
       if (now >= next_cpu_check) {
         auto cpu = state.cgroup->CpuNs();
-        if (cpu && *cpu >= cpu_limit_ns) {
+        if (cpu && *cpu - cpu_baseline_ns >= cpu_limit_ns) {
           kill_box(KillReason::kCpuTime);
         }
         next_cpu_check = now + std::chrono::milliseconds(10);
@@ -515,8 +614,29 @@ Result<Outcome> Run(const Policy& policy, const RunRequest& request, const HostC
                        static_cast<ssize_t>(sizeof child_error);
   }
 
+  trace.Mark("program ran");
+  // The program is done and its init parked (or gone): copy the workdir out while the box's
+  // mounts still exist, then end the init, which tears the namespaces down.
+  Status copied;
+  if (!policy.copy_out.empty() && have_program_status && !child_exited &&
+      kill_reason == KillReason::kNone) {
+    auto workdir = OpenBoxWorkdir(pid, policy.workdir);
+    copied = workdir ? CopyOut(workdir->get(), policy.copy_out) : Status(workdir.error());
+  }
+  if (!child_exited) {
+    kill_child.Dismiss();
+    ::syscall(SYS_pidfd_send_signal, pid_fd.get(), SIGKILL, nullptr, 0);
+    siginfo_t info;
+    ::waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(pid_fd.get()), &info, WEXITED);
+  }
+  if (!copied) {
+    return std::move(copied).error().Wrap("copy the box's files to " + policy.copy_out);
+  }
+
+  trace.Mark("init ended");
   // ---- accounting and verdict ----
   RUNBOX_ASSIGN_OR_RETURN(CgroupUsage usage, state.cgroup->Usage());
+  usage.cpu_ns = usage.cpu_ns > cpu_baseline_ns ? usage.cpu_ns - cpu_baseline_ns : 0;
   outcome.cpu_time_ms = usage.cpu_ns / 1000000ull;
   outcome.memory_kib = usage.peak_memory_bytes / 1024;
 
@@ -585,16 +705,10 @@ Result<Outcome> Run(const Policy& policy, const RunRequest& request, const HostC
     }
   }
 
-  if (!policy.copy_out.empty()) {
-    if (Status s = CopyOut(state.slot.box(), policy.copy_out); !s) {
-      return std::move(s).error().Wrap("copy the box's files to " + policy.copy_out);
-    }
-  }
-  // Nothing survives: the cgroup is emptied and removed, the workdir unmounted.
+  // Nothing survives: the cgroup is emptied and removed (the mounts went with the namespace).
   RUNBOX_TRY(state.cgroup->Destroy());
   state.cgroup.reset();
-  RUNBOX_TRY(state.slot.ReleaseWorkdir());
-  state.workdir_mounted = false;
+  trace.Mark("cgroup removed");
   return outcome;
 }
 

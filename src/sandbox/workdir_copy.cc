@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <vector>
@@ -58,7 +59,30 @@ std::vector<std::string> Entries(int dirfd) {
   return names;
 }
 
-// own: chown to uid/gid (copy in); otherwise keep the caller's ownership (copy out).
+// While alive, files this thread creates belong to uid/gid (when own is set). Raw syscalls:
+// setfsuid is per thread, and must stay so in a multi-threaded server.
+class AsCreator {
+ public:
+  AsCreator(bool own, uint32_t uid, uint32_t gid) : own_(own) {
+    if (own_) {
+      ::syscall(SYS_setfsgid, gid);
+      ::syscall(SYS_setfsuid, uid);
+    }
+  }
+  ~AsCreator() {
+    if (own_) {
+      ::syscall(SYS_setfsuid, 0);
+      ::syscall(SYS_setfsgid, 0);
+    }
+  }
+  AsCreator(const AsCreator&) = delete;
+  AsCreator& operator=(const AsCreator&) = delete;
+
+ private:
+  bool own_;
+};
+
+// own: create as uid/gid (copy in); otherwise as the caller (copy out).
 Status CopyTree(int src_dir, int dst_dir, const std::string& path, bool follow_links, bool own,
                 uint32_t uid, uint32_t gid) {
   for (const auto& name : Entries(src_dir)) {
@@ -69,7 +93,12 @@ Status CopyTree(int src_dir, int dst_dir, const std::string& path, bool follow_l
     }
     mode_t mode = st.st_mode & 0777;  // never setuid/setgid/sticky
     if (S_ISDIR(st.st_mode)) {
-      if (::mkdirat(dst_dir, name.c_str(), 0700) != 0 && errno != EEXIST) {
+      int rc;
+      {
+        AsCreator as(own, uid, gid);
+        rc = ::mkdirat(dst_dir, name.c_str(), 0700);
+      }
+      if (rc != 0 && errno != EEXIST) {
         return ErrnoError("mkdir " + p);
       }
       UniqueFd s(::openat(src_dir, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
@@ -79,24 +108,22 @@ Status CopyTree(int src_dir, int dst_dir, const std::string& path, bool follow_l
       }
       RUNBOX_TRY(CopyTree(s.get(), d.get(), p, follow_links, own, uid, gid));
       ::fchmod(d.get(), mode | 0700);
-      if (own && ::fchown(d.get(), uid, gid) != 0) {
-        return ErrnoError("chown " + p);
-      }
     } else if (S_ISREG(st.st_mode)) {
       UniqueFd s(::openat(src_dir, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
       if (!s.valid()) {
         return ErrnoError("open " + p);
       }
-      UniqueFd d(::openat(dst_dir, name.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
-                          mode | 0600));
+      UniqueFd d;
+      {
+        AsCreator as(own, uid, gid);
+        d.reset(::openat(dst_dir, name.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
+                         mode | 0600));
+      }
       if (!d.valid()) {
         return ErrnoError("create " + p);
       }
       RUNBOX_TRY(CopyFileData(s.get(), d.get(), p));
       ::fchmod(d.get(), mode | 0600);
-      if (own && ::fchown(d.get(), uid, gid) != 0) {
-        return ErrnoError("chown " + p);
-      }
     } else if (S_ISLNK(st.st_mode) && follow_links) {
       char target[4096];
       ssize_t n = ::readlinkat(src_dir, name.c_str(), target, sizeof target - 1);
@@ -104,11 +131,13 @@ Status CopyTree(int src_dir, int dst_dir, const std::string& path, bool follow_l
         return ErrnoError("readlink " + p);
       }
       target[n] = '\0';
-      if (::symlinkat(target, dst_dir, name.c_str()) != 0 && errno != EEXIST) {
-        return ErrnoError("symlink " + p);
+      int rc;
+      {
+        AsCreator as(own, uid, gid);
+        rc = ::symlinkat(target, dst_dir, name.c_str());
       }
-      if (own) {
-        ::fchownat(dst_dir, name.c_str(), uid, gid, AT_SYMLINK_NOFOLLOW);
+      if (rc != 0 && errno != EEXIST) {
+        return ErrnoError("symlink " + p);
       }
     }
     // Devices, fifos, sockets, and symlinks out of a box: skipped on purpose.
@@ -116,27 +145,22 @@ Status CopyTree(int src_dir, int dst_dir, const std::string& path, bool follow_l
   return OkStatus();
 }
 
-Status Copy(const std::string& from, const std::string& to, bool links, bool own, uint32_t uid,
-            uint32_t gid) {
-  UniqueFd s(::open(from.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!s.valid()) {
-    return ErrnoError("open directory " + from);
-  }
-  UniqueFd d(::open(to.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!d.valid()) {
-    return ErrnoError("open directory " + to);
-  }
-  return CopyTree(s.get(), d.get(), from, links, own, uid, gid);
-}
-
 }  // namespace
 
-Status CopyIn(const std::string& from, const std::string& to, uint32_t uid, uint32_t gid) {
-  return Copy(from, to, true, true, uid, gid);
+Status CopyIn(const std::string& from, int to_dir, uint32_t uid, uint32_t gid) {
+  UniqueFd src(::open(from.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!src.valid()) {
+    return ErrnoError("open directory " + from);
+  }
+  return CopyTree(src.get(), to_dir, from, true, true, uid, gid);
 }
 
-Status CopyOut(const std::string& from, const std::string& to) {
-  return Copy(from, to, false, false, 0, 0);
+Status CopyOut(int from_dir, const std::string& to) {
+  UniqueFd dst(::open(to.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!dst.valid()) {
+    return ErrnoError("open directory " + to);
+  }
+  return CopyTree(from_dir, dst.get(), "the workdir", false, false, 0, 0);
 }
 
 }  // namespace runbox::sandbox

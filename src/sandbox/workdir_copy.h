@@ -8,13 +8,16 @@
 
 namespace runbox::sandbox {
 
-// Copies the trusted host directory `from` into `to`, owned by uid/gid. Regular files keep their
-// mode bits (no setuid/setgid), directories and symlinks are recreated; other types are skipped.
-Status CopyIn(const std::string& from, const std::string& to, uint32_t uid, uint32_t gid);
+// Copies the trusted host directory `from` into the directory `to_dir` (the box's workdir, opened
+// through /proc/<pid>/root), creating entries as host uid/gid: the box's tmpfs belongs to its
+// user namespace, where root is not mapped. Regular files keep their mode bits (no
+// setuid/setgid), directories and symlinks are recreated; other types are skipped.
+// Changes only the calling thread's fsuid/fsgid, and restores them.
+Status CopyIn(const std::string& from, int to_dir, uint32_t uid, uint32_t gid);
 
-// Copies what a (finished, hostile) box left in `from` to the host directory `to`: only regular
-// files and directories, never following a symlink (a link to /etc/shadow stays behind), without
-// setuid/setgid bits, owned by the caller.
-Status CopyOut(const std::string& from, const std::string& to);
+// Copies what a (finished, hostile) box left in `from_dir` to the host directory `to`: only
+// regular files and directories, never following a symlink (a link to /etc/shadow stays
+// behind), without setuid/setgid bits, owned by the caller.
+Status CopyOut(int from_dir, const std::string& to);
 
 }  // namespace runbox::sandbox
