@@ -1,11 +1,40 @@
 #include "box_fixture.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
+
 #include <fstream>
 #include <sstream>
 
 #include "sandbox/cgroup.h"
 
 namespace runbox::testing {
+
+bool SlotBusy(int n) {
+  std::string path = TestHost().state_dir + "/locks/slot-" + std::to_string(n) + ".lock";
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return false;
+  }
+  bool busy = ::flock(fd, LOCK_SH | LOCK_NB) != 0;
+  ::close(fd);
+  return busy;
+}
+
+std::vector<int> LeftoverProcesses(uint32_t lo, uint32_t hi) {
+  std::vector<int> out;
+  for (int pid : ProcessesWithUid(lo, hi)) {
+    std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+    std::string line;
+    unsigned uid = 0;
+    while (std::getline(status, line) && std::sscanf(line.c_str(), "Uid: %u", &uid) != 1) {
+    }
+    if (!SlotBusy(static_cast<int>(uid - TestHost().uid_base))) {
+      out.push_back(pid);
+    }
+  }
+  return out;
+}
 
 std::vector<int> ProcessesWithUid(uint32_t lo, uint32_t hi) {
   std::vector<int> found;
@@ -58,7 +87,8 @@ std::vector<std::string> LeftoverCgroups() {
       // runbox-<slot> only: other tools on a shared machine may use other runbox-* names.
       std::string name = e.path().filename();
       if (e.is_directory() && name.rfind("runbox-", 0) == 0 && name.size() > 7 &&
-          name.find_first_not_of("0123456789", 7) == std::string::npos) {
+          name.find_first_not_of("0123456789", 7) == std::string::npos &&
+          !SlotBusy(std::stoi(name.substr(7)))) {
         out.push_back(e.path());
       }
     }

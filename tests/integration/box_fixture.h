@@ -89,11 +89,16 @@ inline ProbeRun RunProbe(const sandbox::Policy& policy, std::vector<std::string>
   return {std::move(*r), out};
 }
 
+// Whether another run (another test binary, a server on this machine) holds slot n right now:
+// what belongs to a busy slot is that run's, not a leftover.
+bool SlotBusy(int n);
 // Host processes whose real uid is in [lo, hi].
 std::vector<int> ProcessesWithUid(uint32_t lo, uint32_t hi);
+// The same, leaving out those of busy slots: what a finished run might have left behind.
+std::vector<int> LeftoverProcesses(uint32_t lo, uint32_t hi);
 // Number of mounts in this process's mount namespace.
 size_t MountCount();
-// Cgroup directories named runbox-* beneath the test host's parent(s).
+// Cgroup directories runbox-<slot> beneath the test host's parent(s), of slots nobody holds.
 std::vector<std::string> LeftoverCgroups();
 
 }  // namespace runbox::testing

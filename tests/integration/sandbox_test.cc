@@ -325,7 +325,7 @@ TEST_F(CleanupTest, ManyRunsInARowLeaveNothingBehind) {
   EXPECT_EQ(MountCount(), mounts);
   EXPECT_THAT(LeftoverCgroups(), ::testing::IsEmpty());
   auto host = TestHost();
-  EXPECT_THAT(ProcessesWithUid(host.uid_base, host.uid_base + host.slots), ::testing::IsEmpty());
+  EXPECT_THAT(LeftoverProcesses(host.uid_base, host.uid_base + host.slots), ::testing::IsEmpty());
 }
 
 TEST_F(CleanupTest, ConcurrentRunsTakeDistinctSlots) {
