@@ -127,7 +127,7 @@ std::vector<Bind> DefaultSystemBinds() {
 
 std::vector<std::string> DefaultEnvironment() {
   return {
-      "PATH=/usr/local/bin:/usr/bin:/bin",
+      "PATH=/usr/bin:/bin",  // Debian's binaries; not the host image's /usr/local
       "HOME=/box",
       "LANG=C.UTF-8",
       "LC_ALL=C.UTF-8",

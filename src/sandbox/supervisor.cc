@@ -105,7 +105,7 @@ std::vector<std::string> ExecCandidates(const std::string& cmd, const std::vecto
   if (cmd.find('/') != std::string::npos) {
     return {cmd};
   }
-  std::string path = "/usr/local/bin:/usr/bin:/bin";
+  std::string path = "/usr/bin:/bin";
   for (const auto& e : env) {
     if (e.rfind("PATH=", 0) == 0) {
       path = e.substr(5);

@@ -249,7 +249,7 @@ TEST_F(IsolationTest, SeccompDeniesOrKills) {
 
 TEST_F(IsolationTest, CleanEnvironmentAndOnlyThreeFds) {
   auto env = RunProbe(ProbePolicy(), {"env"});
-  EXPECT_THAT(env.out, HasSubstr("PATH=/usr/local/bin:/usr/bin:/bin"));
+  EXPECT_THAT(env.out, HasSubstr("PATH=/usr/bin:/bin"));
   EXPECT_THAT(env.out, HasSubstr("HOME=/box"));
   EXPECT_THAT(env.out, ::testing::Not(HasSubstr("CI=")));
   sandbox::RunRequest req;
