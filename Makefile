@@ -5,7 +5,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
 
-.PHONY: all deps test-deps build test unit-test vm-test serve bench clean
+.PHONY: all deps test-deps languages build test vm-test serve bench clean
 
 all: build
 
@@ -15,13 +15,17 @@ deps:
 test-deps:
 	@scripts/install-deps.sh test
 
+# Every catalog language's runtime, from Debian's packages (~4.7 GB the first time).
+languages:
+	@scripts/install-languages.sh
+
 build: deps
 	@cmake -S . -B $(BUILD) $(CMAKE_FLAGS) >/dev/null
 	@cmake --build $(BUILD) -j $(JOBS)
 
 # Every test: unit and integration tests on this host's cgroups, then the cgroup and limit tests
 # again inside a cgroup-v2-only VM (shared/vm/cgroup2-vm).
-test: test-deps build
+test: test-deps languages build
 	cd $(BUILD) && ctest --output-on-failure -j 1
 	scripts/vm-test.sh $(BUILD)
 
