@@ -288,6 +288,9 @@ void RunChild(const ChildPlan& plan) noexcept {
   if (::poll(&alive, 1, 0) < 0 || (alive.revents & POLLERR) != 0) {
     ::_exit(127);
   }
+  for (char* c = plan.host_args_begin; c != nullptr && c < plan.host_args_end; ++c) {
+    *c = '\0';
+  }
   // 3. Mounts and pivot_root.
   BuildFileSystem(plan);
   // 4. Hostname.

@@ -83,6 +83,12 @@ struct ChildPlan {
 
   const sock_fprog* seccomp = nullptr;
 
+  // The parent's command line and environment in memory (from /proc/self/stat). The box's init
+  // is a copy of the parent, and /proc/1/cmdline would show the box the parent's arguments: the
+  // child zeroes its copy.
+  char* host_args_begin = nullptr;
+  char* host_args_end = nullptr;
+
   // execve candidates: argv[0] resolved against the box's PATH, tried in order.
   const char* const* exec_paths = nullptr;
   size_t exec_path_count = 0;

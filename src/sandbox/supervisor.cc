@@ -17,6 +17,7 @@
 #include <cmath>
 #include <cstring>
 #include <mutex>
+#include <tuple>
 
 #include "base/files.h"
 #include "base/scope_exit.h"
@@ -79,6 +80,48 @@ Result<const SeccompProgram*> DefaultFilter() {
     return filter->error();
   }
   return &filter->value();
+}
+
+// arg_start, arg_end, env_start, env_end of this process: fields 48-51 of /proc/self/stat,
+// counted after the ")" that closes the command name (which may itself hold spaces).
+std::pair<char*, char*> HostArgsAndEnv() {
+  static const std::pair<char*, char*> range = [] {
+    std::pair<char*, char*> r{nullptr, nullptr};
+    auto stat = ReadFile("/proc/self/stat");
+    if (!stat) {
+      return r;
+    }
+    size_t close = stat->rfind(')');
+    if (close == std::string::npos) {
+      return r;
+    }
+    std::vector<unsigned long long> fields;
+    const char* p = stat->c_str() + close + 1;
+    while (*p == ' ') {
+      ++p;
+    }
+    if (*p != '\0') {
+      ++p;  // the state letter, field 3
+    }
+    char* end = nullptr;
+    for (;;) {
+      unsigned long long v = std::strtoull(p, &end, 10);
+      if (end == p) {
+        break;
+      }
+      fields.push_back(v);
+      p = end;
+    }
+    // Parsing starts at field 4 (ppid): field N is fields[N - 4].
+    if (fields.size() >= 48) {
+      unsigned long long arg_start = fields[48 - 4], env_end = fields[51 - 4];
+      if (arg_start != 0 && env_end > arg_start) {
+        r = {reinterpret_cast<char*>(arg_start), reinterpret_cast<char*>(env_end)};
+      }
+    }
+    return r;
+  }();
+  return range;
 }
 
 int CapLastCap() {
@@ -343,6 +386,7 @@ Result<Outcome> Run(const Policy& policy, const RunRequest& request, const HostC
   plan.rlimit_count = rlimits.size();
   plan.cap_last_cap = CapLastCap();
   plan.seccomp = &fprog;
+  std::tie(plan.host_args_begin, plan.host_args_end) = HostArgsAndEnv();
   plan.exec_paths = exec_c.data();
   plan.exec_path_count = exec_c.size();
   plan.argv = argv_c.data();

@@ -259,6 +259,20 @@ TEST_F(IsolationTest, CleanEnvironmentAndOnlyThreeFds) {
   EXPECT_EQ(r->stdout_data, "0\n1\n2\n3\n");  // 3 is ls's own directory handle
 }
 
+TEST_F(IsolationTest, TheBoxCannotReadRunboxsCommandLineOrEnvironment) {
+  // The box's init is a copy of the supervising process: its argv and environment (a server's
+  // flags, tokens in its environment) must not be readable through /proc/1.
+  ::setenv("RUNBOX_TEST_SECRET", "hunter2", 1);
+  sandbox::RunRequest req;
+  req.argv = {"/bin/sh", "-c", "cat /proc/1/cmdline /proc/1/environ 2>/dev/null; echo end"};
+  auto r = sandbox::Run(ProbePolicy(), req, TestHost());
+  ::unsetenv("RUNBOX_TEST_SECRET");
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_THAT(r->stdout_data, ::testing::Not(HasSubstr("sandbox_integration_test")));
+  EXPECT_THAT(r->stdout_data, ::testing::Not(HasSubstr("hunter2")));
+  EXPECT_THAT(r->stdout_data, HasSubstr("end"));
+}
+
 TEST_F(IsolationTest, StdinIsPassedAndWorkdirFilesGoInAndOut) {
   std::string in = ProbeDir() + "-in", out = ProbeDir() + "-out";
   std::filesystem::create_directories(in + "/sub");
