@@ -291,6 +291,12 @@ class PhaseTrace {
 Result<Outcome> Run(const Policy& policy, const RunRequest& request, const HostConfig& host) {
   PhaseTrace trace;
   RUNBOX_TRY(policy.Validate());
+  if (::geteuid() != 0) {
+    return MakeError(ErrorCode::kPermissionDenied,
+                     "runbox must run as root: each box slot maps to its own unprivileged host "
+                     "uid and gets its own cgroups, which only root can set up (the program in "
+                     "the box never runs as root); `runbox doctor` checks the host");
+  }
   BlockSigpipe no_sigpipe;
   if (request.argv.empty() || request.argv[0].empty()) {
     return MakeError(ErrorCode::kInvalidArgument, "no command given to run in the box");

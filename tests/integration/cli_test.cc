@@ -7,7 +7,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <sys/stat.h>
+
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <thread>
 
@@ -128,6 +131,34 @@ TEST_F(CliTest, BadInputGetsOneClearLineAndExit125) {
     EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
   }
   EXPECT_THAT(LeftoverCgroups(), ::testing::IsEmpty());
+}
+
+TEST_F(CliTest, NotRootGetsOneClearLineAndExit125) {
+  // A copy anyone may execute, run as nobody.
+  std::string bin = ProbeDir() + "/runbox";
+  std::filesystem::copy_file(RUNBOX_BIN, bin, std::filesystem::copy_options::overwrite_existing);
+  ::chmod(bin.c_str(), 0755);
+  std::string err_path = ProbeDir() + "/err";
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    int e = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0666);
+    ::dup2(e, 2);
+    if (::setgid(65534) != 0 || ::setuid(65534) != 0) {
+      ::_exit(98);
+    }
+    ::execl(bin.c_str(), bin.c_str(), "exec", "--", "/bin/true", nullptr);
+    ::_exit(99);
+  }
+  int st = 0;
+  ::waitpid(pid, &st, 0);
+  ASSERT_TRUE(WIFEXITED(st));
+  EXPECT_EQ(WEXITSTATUS(st), 125);
+  std::ifstream e(err_path);
+  std::string err((std::istreambuf_iterator<char>(e)), {});
+  EXPECT_THAT(err, HasSubstr("runbox must run as root"));
+  EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
+  std::filesystem::remove(bin);
+  std::filesystem::remove(err_path);
 }
 
 pid_t Spawn(std::vector<std::string> args) {
