@@ -7,6 +7,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -366,6 +367,15 @@ Result<Outcome> Run(const Policy& policy, const RunRequest& request, const HostC
     }
   }
 
+  // The box's ends of its stdio pipes belong to the box user: programs reopen /dev/stdin or
+  // /proc/self/fd/1 (sqlite's `.import /dev/stdin`, node's readFileSync('/dev/stdin')), and a
+  // pipe inode owned by root, which is unmapped in the box, refuses that with EACCES.
+  for (int fd : {in.read.get(), out.write.get(), errout.write.get()}) {
+    struct stat st;
+    if (::fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode) && ::fchown(fd, host_id, host_id) != 0) {
+      return ErrnoError("chown the box's stdio pipe");
+    }
+  }
   sock_fprog fprog = filter->fprog();
   ChildPlan plan;
   plan.sync_fd = sync.read.get();

@@ -259,6 +259,22 @@ TEST_F(IsolationTest, CleanEnvironmentAndOnlyThreeFds) {
   EXPECT_EQ(r->stdout_data, "0\n1\n2\n3\n");  // 3 is ls's own directory handle
 }
 
+TEST_F(IsolationTest, ProgramsCanReopenTheirStdio) {
+  // sqlite's `.import /dev/stdin` and node's readFileSync('/dev/stdin') reopen the pipe.
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  ASSERT_EQ(::write(fds[1], "piped", 5), 5);
+  ::close(fds[1]);
+  sandbox::RunRequest req;
+  req.argv = {"/bin/sh", "-c", "cat /dev/stdin; echo ' out' > /dev/stdout; echo err > /dev/stderr"};
+  req.stdin_fd = fds[0];
+  auto r = sandbox::Run(ProbePolicy(), req, TestHost());
+  ::close(fds[0]);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->stdout_data, "piped out\n");
+  EXPECT_EQ(r->stderr_data, "err\n");
+}
+
 TEST_F(IsolationTest, TheBoxCannotReadRunboxsCommandLineOrEnvironment) {
   // The box's init is a copy of the supervising process: its argv and environment (a server's
   // flags, tokens in its environment) must not be readable through /proc/1.
