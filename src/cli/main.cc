@@ -3,9 +3,15 @@
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
+#include <cstring>
 #include <exception>
+#include <string>
+#include <vector>
 
 #include "cli/exec_command.h"
+#ifdef RUNBOX_HAVE_ENGINE
+#include "cli/run_command.h"
+#endif
 
 int main(int argc, char** argv) {
   CLI::App app{"runbox: run untrusted code in hardened sandboxes"};
@@ -13,6 +19,20 @@ int main(int argc, char** argv) {
   int exit_status = 0;
   runbox::cli::AddExecCommand(app, &exit_status);
   runbox::cli::AddDoctorCommand(app, &exit_status);
+#ifdef RUNBOX_HAVE_ENGINE
+  runbox::cli::AddRunCommand(app, &exit_status);
+  runbox::cli::AddLanguagesCommand(app, &exit_status);
+  // `runbox run FILE... -- ARGS`: the program's arguments are cut off before CLI11 sees them.
+  if (argc > 1 && std::strcmp(argv[1], "run") == 0) {
+    for (int i = 2; i < argc; ++i) {
+      if (std::strcmp(argv[i], "--") == 0) {
+        runbox::cli::SetRunProgramArgs(std::vector<std::string>(argv + i + 1, argv + argc));
+        argc = i;
+        break;
+      }
+    }
+  }
+#endif
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

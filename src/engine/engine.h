@@ -14,6 +14,7 @@
 
 #include "base/result.h"
 #include "engine/job.h"
+#include "sandbox/sandbox.h"
 
 namespace runbox::engine {
 
@@ -29,13 +30,31 @@ struct LanguageInfo {
   bool installed = false;               // its runtime is present on this host
 };
 
+// The largest limits a job may ask for, and the ceiling of language adjustments: room for the
+// heaviest catalog compilers (kotlinc/scalac/ghc: 1 GiB, 60 s CPU, 128 threads).
+inline sandbox::Limits DefaultMaxLimits() {
+  sandbox::Limits l;
+  l.cpu_time = std::chrono::seconds(60);
+  l.wall_time = std::chrono::seconds(120);
+  l.memory_bytes = 2ull << 30;
+  l.pids = 256;
+  l.output_bytes = 64ull << 20;
+  l.file_size_bytes = 256ull << 20;
+  l.disk_bytes = 512ull << 20;
+  l.open_files = 1024;
+  l.stack_bytes = 256ull << 20;
+  return l;
+}
+
 struct EngineConfig {
   std::string languages_dir = "languages";   // the catalog
   std::string cache_dir = "/var/cache/runbox/compile";  // compile cache (content-addressed)
   uint64_t cache_max_bytes = 1ull << 30;
   int slots = 0;                              // 0: number of cores
   sandbox::Limits default_limits;             // used when a job names no limits
-  sandbox::Limits max_limits;                 // a job's limits are clamped to these
+  sandbox::Limits max_limits = DefaultMaxLimits();  // a job's limits are clamped to these
+  std::string work_dir = "/tmp/runbox-work";  // per-job host workspaces (removed after each job)
+  sandbox::HostConfig host;                   // slot locks, cgroup parent, uid base
 };
 
 // For interactive runs: stdin comes from a fd, output is delivered as it happens.

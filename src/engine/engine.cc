@@ -1,0 +1,614 @@
+// Engine: prepare (validate, workspace) -> compile once (cached) -> run each test in a fresh
+// box -> judge. See engine.h for the contract.
+
+#include "engine/engine.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "base/files.h"
+#include "base/unique_fd.h"
+#include "base/units.h"
+#include "engine/compile_cache.h"
+#include "engine/judge.h"
+#include "engine/workspace.h"
+#include "lang/catalog.h"
+#include "sandbox/sandbox.h"
+
+namespace runbox::engine {
+namespace {
+
+using std::chrono::milliseconds;
+
+Error Invalid(const std::string& message) {
+  return MakeError(ErrorCode::kInvalidArgument, message);
+}
+
+// ---- limits ----
+
+// Checks each field of a job's limits against the maximum; the message names the field as the
+// API does ("limits.memory_kib: ...").
+Status CheckLimits(const sandbox::Limits& l, const sandbox::Limits& max, const std::string& prefix) {
+  auto check = [&](const char* field, uint64_t value, uint64_t maximum,
+                   const std::string& shown, const std::string& shown_max) -> Status {
+    if (value == 0) {
+      return Invalid(prefix + "." + field + ": must be at least 1");
+    }
+    if (value > maximum) {
+      return Invalid(prefix + "." + field + ": " + shown + " is above the maximum " + shown_max);
+    }
+    return OkStatus();
+  };
+  auto ms = [](milliseconds d) { return static_cast<uint64_t>(std::max<int64_t>(d.count(), 0)); };
+  RUNBOX_TRY(check("cpu_time_ms", ms(l.cpu_time), ms(max.cpu_time), FormatDuration(l.cpu_time),
+                   FormatDuration(max.cpu_time)));
+  RUNBOX_TRY(check("wall_time_ms", ms(l.wall_time), ms(max.wall_time),
+                   FormatDuration(l.wall_time), FormatDuration(max.wall_time)));
+  RUNBOX_TRY(check("memory_kib", l.memory_bytes, max.memory_bytes, FormatSize(l.memory_bytes),
+                   FormatSize(max.memory_bytes)));
+  RUNBOX_TRY(check("pids", l.pids, max.pids, std::to_string(l.pids), std::to_string(max.pids)));
+  RUNBOX_TRY(check("output_bytes", l.output_bytes, max.output_bytes, FormatSize(l.output_bytes),
+                   FormatSize(max.output_bytes)));
+  RUNBOX_TRY(check("file_size_bytes", l.file_size_bytes, max.file_size_bytes,
+                   FormatSize(l.file_size_bytes), FormatSize(max.file_size_bytes)));
+  RUNBOX_TRY(check("disk_bytes", l.disk_bytes, max.disk_bytes, FormatSize(l.disk_bytes),
+                   FormatSize(max.disk_bytes)));
+  RUNBOX_TRY(check("open_files", l.open_files, max.open_files, std::to_string(l.open_files),
+                   std::to_string(max.open_files)));
+  RUNBOX_TRY(check("stack_bytes", l.stack_bytes, max.stack_bytes, FormatSize(l.stack_bytes),
+                   FormatSize(max.stack_bytes)));
+  return OkStatus();
+}
+
+// base raised by the language's adjustments, then clamped to max.
+sandbox::Limits EffectiveLimits(sandbox::Limits l, const lang::LimitAdjustments& adj,
+                                const sandbox::Limits& max) {
+  auto raise = [](auto& field, const auto& want) {
+    if (want && *want > field) {
+      field = *want;
+    }
+  };
+  raise(l.memory_bytes, adj.memory_bytes);
+  raise(l.pids, adj.pids);
+  raise(l.cpu_time, adj.cpu_time);
+  raise(l.wall_time, adj.wall_time);
+  raise(l.output_bytes, adj.output_bytes);
+  raise(l.file_size_bytes, adj.file_size_bytes);
+  raise(l.disk_bytes, adj.disk_bytes);
+  raise(l.open_files, adj.open_files);
+  l.cpu_time = std::min(l.cpu_time, max.cpu_time);
+  l.wall_time = std::min(l.wall_time, max.wall_time);
+  l.memory_bytes = std::min(l.memory_bytes, max.memory_bytes);
+  l.pids = std::min(l.pids, max.pids);
+  l.output_bytes = std::min(l.output_bytes, max.output_bytes);
+  l.file_size_bytes = std::min(l.file_size_bytes, max.file_size_bytes);
+  l.disk_bytes = std::min(l.disk_bytes, max.disk_bytes);
+  l.open_files = std::min(l.open_files, max.open_files);
+  l.stack_bytes = std::min(l.stack_bytes, max.stack_bytes);
+  return l;
+}
+
+// ---- boxes ----
+
+std::vector<std::string> LanguageEnv(const lang::LanguageSpec& spec) {
+  std::vector<std::string> env = sandbox::DefaultEnvironment();
+  for (const auto& e : spec.env) {
+    std::string name = e.substr(0, e.find('='));
+    std::erase_if(env, [&](const std::string& x) { return x.rfind(name + "=", 0) == 0; });
+    env.push_back(e);
+  }
+  return env;
+}
+
+std::vector<sandbox::Bind> LanguageBinds(const lang::LanguageSpec& spec) {
+  std::vector<sandbox::Bind> binds = sandbox::DefaultSystemBinds();
+  for (const auto& path : spec.binds) {
+    binds.push_back({path, path, /*writable=*/false, /*optional=*/true});
+  }
+  return binds;
+}
+
+bool IsExecutable(const std::string& path) {
+  return !path.empty() && path[0] == '/' && ::access(path.c_str(), X_OK) == 0;
+}
+
+// Installed when every absolute program the language names exists on the host.
+bool Installed(const lang::LanguageSpec& spec) {
+  for (const auto* argv : {&spec.version_command, &spec.compile, &spec.run}) {
+    if (!argv->empty() && (*argv)[0].starts_with("/") && !IsExecutable((*argv)[0])) {
+      return false;
+    }
+  }
+  return true;
+}
+
+std::string FirstLine(const std::string& text) {
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t nl = text.find('\n', start);
+    std::string line = Trim(text.substr(start, nl == std::string::npos ? nl : nl - start));
+    if (!line.empty()) {
+      return line;
+    }
+    if (nl == std::string::npos) {
+      break;
+    }
+    start = nl + 1;
+  }
+  return "";
+}
+
+// A memfd holding data at offset 0: a test case's stdin.
+Result<UniqueFd> DataFd(const std::string& data) {
+  UniqueFd fd(::memfd_create("runbox-stdin", MFD_CLOEXEC));
+  if (!fd.valid()) {
+    return ErrnoError("memfd_create");
+  }
+  size_t done = 0;
+  while (done < data.size()) {
+    ssize_t n = ::write(fd.get(), data.data() + done, data.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      return ErrnoError("write stdin memfd");
+    }
+    done += static_cast<size_t>(n);
+  }
+  if (::lseek(fd.get(), 0, SEEK_SET) != 0) {
+    return ErrnoError("lseek stdin memfd");
+  }
+  return fd;
+}
+
+bool Readable(int fd) {
+  if (fd < 0) {
+    return false;
+  }
+  pollfd p{fd, POLLIN, 0};
+  return ::poll(&p, 1, 0) > 0;
+}
+
+// ---- counting semaphore of box slots ----
+
+class Slots {
+ public:
+  explicit Slots(int n) : total_(n) {}
+  void Acquire() {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return busy_ < total_; });
+    ++busy_;
+  }
+  void Release() {
+    {
+      std::lock_guard lock(mu_);
+      --busy_;
+    }
+    cv_.notify_one();
+  }
+  int total() const { return total_; }
+  int busy() const {
+    std::lock_guard lock(mu_);
+    return busy_;
+  }
+
+ private:
+  const int total_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  int busy_ = 0;
+};
+
+class SlotGuard {
+ public:
+  explicit SlotGuard(Slots& s) : s_(s) { s_.Acquire(); }
+  ~SlotGuard() { s_.Release(); }
+  SlotGuard(const SlotGuard&) = delete;
+  SlotGuard& operator=(const SlotGuard&) = delete;
+
+ private:
+  Slots& s_;
+};
+
+// ---- the engine ----
+
+struct VersionState {
+  std::once_flag once;
+  std::string version;
+};
+
+class EngineImpl : public Engine {
+ public:
+  EngineImpl(EngineConfig config, lang::Catalog catalog)
+      : config_(std::move(config)),
+        catalog_(std::move(catalog)),
+        cache_(config_.cache_dir, config_.cache_max_bytes),
+        slots_(config_.slots > 0 ? config_.slots
+                                 : std::max(1, static_cast<int>(std::thread::hardware_concurrency()))) {
+    for (const auto& spec : catalog_.languages()) {
+      installed_[spec.id] = Installed(spec);
+      versions_[spec.id] = std::make_unique<VersionState>();
+    }
+    cache_ok_ = config_.cache_dir.empty() ? false : static_cast<bool>(cache_.Init());
+  }
+
+  Result<JobResult> Run(const Job& job, const RunHooks& hooks) override;
+  std::vector<LanguageInfo> Languages() const override;
+  int slots() const override { return slots_.total(); }
+  int busy_slots() const override { return slots_.busy(); }
+
+ private:
+  struct Prepared {
+    const lang::LanguageSpec* spec = nullptr;
+    std::vector<std::pair<std::string, std::string>> files;  // as written into /box
+    std::string main_file;
+    sandbox::Limits compile_limits, run_limits;
+  };
+
+  Result<Prepared> Validate(const Job& job) const;
+  // Trims the compile cache to its budget, at most once a minute (a trim walks the whole cache).
+  void MaybeTrimCache() {
+    auto now = std::chrono::steady_clock::now().time_since_epoch().count();
+    auto last = last_trim_.load();
+    if (last != 0 && now - last < std::chrono::steady_clock::duration(std::chrono::minutes(1)).count()) {
+      return;
+    }
+    if (last_trim_.compare_exchange_strong(last, now)) {
+      cache_.Trim();
+    }
+  }
+  const std::string& Version(const lang::LanguageSpec& spec) const;
+  std::string ComputeVersion(const lang::LanguageSpec& spec) const;
+
+  EngineConfig config_;
+  lang::Catalog catalog_;
+  CompileCache cache_;
+  bool cache_ok_ = false;
+  mutable Slots slots_;
+  std::map<std::string, bool> installed_;
+  std::map<std::string, std::unique_ptr<VersionState>> versions_;
+  std::atomic<int64_t> last_trim_{0};
+};
+
+Result<EngineImpl::Prepared> EngineImpl::Validate(const Job& job) const {
+  Prepared p;
+  p.spec = catalog_.Find(job.language);
+  if (p.spec == nullptr) {
+    return MakeError(ErrorCode::kNotFound, "language: unknown language '" + job.language + "'");
+  }
+  if (!installed_.at(p.spec->id)) {
+    return MakeError(ErrorCode::kNotFound, "language: '" + p.spec->id +
+                                               "' is not installed on this host (packages: " +
+                                               [&] {
+                                                 std::string s;
+                                                 for (const auto& pk : p.spec->packages) {
+                                                   s += (s.empty() ? "" : " ") + pk;
+                                                 }
+                                                 return s;
+                                               }() + ")");
+  }
+  if (job.files.empty()) {
+    return Invalid("files: at least one file is required");
+  }
+  std::set<std::string> names;
+  for (size_t i = 0; i < job.files.size(); ++i) {
+    const std::string field = "files[" + std::to_string(i) + "].name";
+    const std::string& name = job.files[i].name;
+    // A single file may come without a name: it is the main file.
+    if (!(name.empty() && job.files.size() == 1)) {
+      if (Status s = ValidateFileName(name); !s) {
+        return std::move(s).error().Wrap(field);
+      }
+      if (!names.insert(name).second) {
+        return Invalid(field + ": '" + name + "' is given twice");
+      }
+    }
+  }
+  if (job.files.size() == 1 && job.main_file.empty()) {
+    // One file is always stored under the language's main file name ("Main.java"), whatever the
+    // name it came with: the compile and run commands of some languages need that name.
+    p.main_file = p.spec->main_file;
+    p.files.emplace_back(p.main_file, job.files[0].content);
+  } else {
+    p.main_file = job.main_file.empty() ? job.files[0].name : job.main_file;
+    if (!names.count(p.main_file)) {
+      return Invalid("main_file: '" + p.main_file + "' is not one of the files");
+    }
+    for (const auto& f : job.files) {
+      p.files.emplace_back(f.name, f.content);
+    }
+  }
+  if (!job.version.empty() && job.version != "*") {
+    const std::string& installed = Version(*p.spec);
+    if (installed.find(job.version) == std::string::npos) {
+      return MakeError(ErrorCode::kNotFound, "version: '" + job.version + "' of " + p.spec->id +
+                                                 " is not available (installed: " + installed + ")");
+    }
+  }
+  if (job.float_tolerance < 0 || job.float_tolerance != job.float_tolerance) {
+    return Invalid("float_tolerance: must be a number of at least 0");
+  }
+  if (job.run_limits) {
+    RUNBOX_TRY(CheckLimits(*job.run_limits, config_.max_limits, "limits"));
+  }
+  if (job.compile_limits) {
+    RUNBOX_TRY(CheckLimits(*job.compile_limits, config_.max_limits, "compile_limits"));
+  }
+  p.run_limits = EffectiveLimits(job.run_limits.value_or(config_.default_limits),
+                                 p.spec->run_limits, config_.max_limits);
+  p.compile_limits = EffectiveLimits(job.compile_limits.value_or(config_.default_limits),
+                                     p.spec->compile_limits, config_.max_limits);
+  return p;
+}
+
+std::string EngineImpl::ComputeVersion(const lang::LanguageSpec& spec) const {
+  // Cached on disk by the version program's identity, so that a new runbox process (every CLI
+  // call) does not start a box per language again.
+  std::string disk_path;
+  if (cache_ok_ && !spec.version_command.empty()) {
+    struct stat st {};
+    std::string ident = spec.id;
+    for (const auto& a : spec.version_command) {
+      ident += '\0' + a;
+    }
+    if (::stat(spec.version_command[0].c_str(), &st) == 0) {
+      ident += '\0' + std::to_string(st.st_mtim.tv_sec) + "." +
+               std::to_string(st.st_mtim.tv_nsec) + ":" + std::to_string(st.st_size) + ":" +
+               std::to_string(st.st_ino);
+      disk_path = config_.cache_dir + "/versions/" + Sha256Hex(ident);
+      if (auto v = ReadFile(disk_path); v && !Trim(*v).empty()) {
+        return Trim(*v);
+      }
+    }
+  }
+  sandbox::Policy policy;
+  policy.binds = LanguageBinds(spec);
+  policy.env = LanguageEnv(spec);
+  policy.limits = EffectiveLimits(config_.default_limits, spec.run_limits, config_.max_limits);
+  policy.limits.memory_bytes = std::max<uint64_t>(policy.limits.memory_bytes, 512ull << 20);
+  policy.limits.pids = std::max<uint32_t>(policy.limits.pids, 128);
+  policy.limits = EffectiveLimits(policy.limits, {}, config_.max_limits);
+  sandbox::RunRequest req;
+  req.argv = spec.version_command;
+  auto outcome = sandbox::Run(policy, req, config_.host);
+  if (!outcome) {
+    return "";  // not cached: a later call may succeed
+  }
+  std::string v = FirstLine(outcome->stdout_data);
+  if (v.empty()) {
+    v = FirstLine(outcome->stderr_data);
+  }
+  if (outcome->status != sandbox::RunStatus::kOk && v.empty()) {
+    return "";
+  }
+  if (!disk_path.empty() && !v.empty()) {
+    if (MakeDirs(config_.cache_dir + "/versions")) {
+      std::string tmp = disk_path + ".tmp" + std::to_string(::getpid()) + "-" +
+                        std::to_string(std::hash<std::thread::id>{}(std::this_thread::get_id()));
+      if (WriteFile(tmp, v + "\n", true)) {
+        ::rename(tmp.c_str(), disk_path.c_str());
+      }
+    }
+  }
+  return v;
+}
+
+const std::string& EngineImpl::Version(const lang::LanguageSpec& spec) const {
+  VersionState& st = *versions_.at(spec.id);
+  std::call_once(st.once, [&] {
+    if (installed_.at(spec.id)) {
+      st.version = ComputeVersion(spec);
+    }
+  });
+  return st.version;
+}
+
+std::vector<LanguageInfo> EngineImpl::Languages() const {
+  // Version commands run in parallel, each once per engine (and cached on disk across runs).
+  const auto& specs = catalog_.languages();
+  std::atomic<size_t> next{0};
+  unsigned n_threads = std::min<unsigned>(8, std::max<unsigned>(1, specs.size()));
+  std::vector<std::thread> threads;
+  for (unsigned t = 0; t < n_threads; ++t) {
+    threads.emplace_back([&] {
+      for (size_t i; (i = next.fetch_add(1)) < specs.size();) {
+        Version(specs[i]);
+      }
+    });
+  }
+  for (auto& t : threads) {
+    t.join();
+  }
+  std::vector<LanguageInfo> out;
+  for (const auto& spec : specs) {
+    LanguageInfo info;
+    info.id = spec.id;
+    info.name = spec.name;
+    info.version = Version(spec);
+    info.aliases = spec.aliases;
+    info.extensions = spec.extensions;
+    info.main_file = spec.main_file;
+    info.template_code = spec.template_code;
+    info.compiled = spec.compiled();
+    info.installed = installed_.at(spec.id) && !info.version.empty();
+    out.push_back(std::move(info));
+  }
+  return out;
+}
+
+Result<JobResult> EngineImpl::Run(const Job& job, const RunHooks& hooks) {
+  RUNBOX_ASSIGN_OR_RETURN(Prepared p, Validate(job));
+  const lang::LanguageSpec& spec = *p.spec;
+
+  JobResult result;
+  result.language = spec.id;
+  result.version = Version(spec);
+
+  SlotGuard slot(slots_);
+  RUNBOX_ASSIGN_OR_RETURN(Workspace ws, Workspace::Create(config_.work_dir));
+  for (const auto& [name, content] : p.files) {
+    RUNBOX_TRY(ws.WriteFile(name, content));
+  }
+
+  sandbox::Policy base;
+  base.binds = LanguageBinds(spec);
+  base.env = LanguageEnv(spec);
+
+  std::string run_dir = ws.src_dir();  // what each run box gets in /box
+  std::vector<std::string> run_options;  // {options} in run: interpreted languages only
+  if (spec.compiled()) {
+    std::vector<std::string> argv =
+        lang::ExpandArgv(spec.compile, p.main_file, job.compiler_options, {});
+    std::string key;
+    std::optional<CacheEntry> hit;
+    if (cache_ok_) {
+      key = CompileCacheKey({spec.id, result.version, argv, job.compiler_options, p.files});
+      hit = cache_.Lookup(key);
+    }
+    if (hit) {
+      sandbox::Outcome o;
+      o.status = sandbox::RunStatus::kOk;
+      o.exit_code = 0;
+      o.message = "compiled earlier (cache hit)";
+      o.stdout_data = hit->compile_stdout;
+      o.stderr_data = hit->compile_stderr;
+      result.compile = std::move(o);
+      result.compile_cached = true;
+      run_dir = hit->box_dir;
+    } else {
+      std::string tmp_entry;
+      if (cache_ok_) {
+        auto t = cache_.NewTempEntry();
+        if (t) {
+          tmp_entry = *t;
+        }
+      }
+      std::string out_dir = tmp_entry.empty() ? ws.out_dir() : tmp_entry + "/box";
+      sandbox::Policy policy = base;
+      policy.limits = p.compile_limits;
+      policy.copy_in = ws.src_dir();
+      policy.copy_out = out_dir;
+      sandbox::RunRequest req;
+      req.argv = argv;
+      req.cancel_fd = hooks.cancel_fd;
+      auto outcome = sandbox::Run(policy, req, config_.host);
+      if (!outcome) {
+        if (!tmp_entry.empty()) {
+          RemoveTree(tmp_entry);
+        }
+        return std::move(outcome).error().Wrap("compile " + spec.id);
+      }
+      bool ok = outcome->status == sandbox::RunStatus::kOk;
+      result.compile = *outcome;
+      if (!ok) {
+        if (!tmp_entry.empty()) {
+          RemoveTree(tmp_entry);
+        }
+        result.compile_error = true;
+        if (hooks.on_compiled) {
+          hooks.on_compiled();
+        }
+        return result;
+      }
+      // The box's /box held at least the sources: an empty copy means the artifacts never came
+      // out. Never cache (or run) that.
+      std::error_code ec;
+      if (std::filesystem::is_empty(out_dir, ec) || ec) {
+        if (!tmp_entry.empty()) {
+          RemoveTree(tmp_entry);
+        }
+        return MakeError(ErrorCode::kInternal,
+                         "compile " + spec.id + ": the compile box left no files in /box");
+      }
+      run_dir = out_dir;
+      if (!tmp_entry.empty()) {
+        auto entry = cache_.Commit(key, tmp_entry, outcome->stdout_data, outcome->stderr_data);
+        if (entry) {
+          run_dir = entry->box_dir;
+          MaybeTrimCache();
+        } else {
+          // The artifacts are gone with the failed entry: compile without the cache is not
+          // worth a second box; report the failure as runbox's.
+          return std::move(entry).error().Wrap("store compile artifacts");
+        }
+      }
+    }
+  } else {
+    run_options = job.compiler_options;
+  }
+  if (hooks.on_compiled) {
+    hooks.on_compiled();
+  }
+
+  std::vector<TestCase> tests = job.tests;
+  if (tests.empty()) {
+    tests.push_back({});
+  }
+  const std::vector<std::string> run_argv =
+      lang::ExpandArgv(spec.run, p.main_file, run_options, job.args);
+  for (size_t i = 0; i < tests.size(); ++i) {
+    const TestCase& tc = tests[i];
+    sandbox::Policy policy = base;
+    policy.limits = p.run_limits;
+    policy.copy_in = run_dir;
+    policy.network = job.network_loopback ? sandbox::Network::kLoopback : sandbox::Network::kNone;
+    sandbox::RunRequest req;
+    req.argv = run_argv;
+    req.cancel_fd = hooks.cancel_fd;
+    UniqueFd stdin_fd;
+    if (i == 0 && hooks.stdin_fd >= 0) {
+      req.stdin_fd = hooks.stdin_fd;
+    } else {
+      RUNBOX_ASSIGN_OR_RETURN(stdin_fd, DataFd(tc.stdin_data));
+      req.stdin_fd = stdin_fd.get();
+    }
+    std::string out, err;
+    req.on_output = [&](int stream, std::string_view data) {
+      (stream == 1 ? out : err).append(data);
+      if (hooks.on_output) {
+        hooks.on_output(stream, data);
+      }
+    };
+    auto outcome = sandbox::Run(policy, req, config_.host);
+    if (!outcome) {
+      return std::move(outcome).error().Wrap("run " + spec.id + " test " + std::to_string(i));
+    }
+    outcome->stdout_data = std::move(out);
+    outcome->stderr_data = std::move(err);
+    CaseResult cr;
+    cr.run = std::move(*outcome);
+    if (tc.expected_output && cr.run.status == sandbox::RunStatus::kOk) {
+      JudgeResult jr = Judge(job.compare, job.float_tolerance, *tc.expected_output,
+                             cr.run.stdout_data);
+      cr.verdict = jr.accepted ? Verdict::kAccepted : Verdict::kWrongAnswer;
+      cr.difference = std::move(jr.difference);
+    }
+    bool cancelled = cr.run.status == sandbox::RunStatus::kSystemError && Readable(hooks.cancel_fd);
+    result.cases.push_back(std::move(cr));
+    if (cancelled) {
+      break;
+    }
+  }
+  return result;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Engine>> Engine::Create(const EngineConfig& config) {
+  RUNBOX_ASSIGN_OR_RETURN(lang::Catalog catalog, lang::LoadCatalog(config.languages_dir));
+  return std::unique_ptr<Engine>(new EngineImpl(config, std::move(catalog)));
+}
+
+}  // namespace runbox::engine
