@@ -12,6 +12,9 @@
 #ifdef RUNBOX_HAVE_ENGINE
 #include "cli/run_command.h"
 #endif
+#ifdef RUNBOX_HAVE_SERVE
+#include "server/serve.h"
+#endif
 
 int main(int argc, char** argv) {
   CLI::App app{"runbox: run untrusted code in hardened sandboxes"};
@@ -32,6 +35,12 @@ int main(int argc, char** argv) {
       }
     }
   }
+#endif
+#ifdef RUNBOX_HAVE_SERVE
+  runbox::server::ServeFlags serve_flags;
+  CLI::App* serve = app.add_subcommand("serve", "Serve the HTTP API and the web page");
+  runbox::server::AddServeFlags(serve, &serve_flags);
+  serve->callback([&] { exit_status = runbox::server::ServeMain(serve_flags); });
 #endif
   try {
     app.parse(argc, argv);

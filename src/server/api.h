@@ -1,0 +1,49 @@
+#pragma once
+// The HTTP APIs, each a set of routes on the Router: the native API (/api/v1, docs/api.md), and
+// the Piston v2, Judge0 CE and paiza.IO compatibility layers, plus the static web page.
+
+#include <atomic>
+#include <functional>
+#include <string>
+
+#include "server/config.h"
+#include "server/job_service.h"
+#include "server/router.h"
+#include "server/timer_queue.h"
+
+namespace runbox::server {
+
+struct ApiContext {
+  const ServerConfig* config = nullptr;
+  JobService* jobs = nullptr;
+  store::Store* store = nullptr;
+  Metrics* metrics = nullptr;
+  TimerQueue* timers = nullptr;
+  // Sends an HTTP PUT with a JSON body (Judge0 callbacks); set by the server. May be empty, then
+  // callbacks are not sent.
+  std::function<void(const std::string& url, const std::string& body)> http_put;
+  // True once shutdown began (health turns 503).
+  const std::atomic<bool>* shutting_down = nullptr;
+};
+
+LimitsPolicy PolicyOf(const ServerConfig& config);
+
+void RegisterNativeApi(Router& router, ApiContext& ctx);
+void RegisterPistonApi(Router& router, ApiContext& ctx);
+void RegisterJudge0Api(Router& router, ApiContext& ctx);
+void RegisterPaizaApi(Router& router, ApiContext& ctx);
+// GET fallback serving files under `dir` ("/" is index.html); nothing outside `dir` is served.
+void RegisterStaticFiles(Router& router, const std::string& dir);
+// Registers everything above on `router` (static files only when config.static_dir is set).
+void RegisterAll(Router& router, ApiContext& ctx);
+
+// The OpenAPI 3 document, taken from docs/api.md at build time.
+const std::string& OpenApiJson();
+
+// Piston's version: the first dotted number in a version string, padded to x.y.z
+// ("g++ 12.2.0" -> "12.2.0", "Python 3.11" -> "3.11.0"), or "0.0.0".
+std::string SemverOf(const std::string& version);
+// Whether a Piston version request ("", "*", "3", "3.11", "3.11.x", "3.11.2") matches semver.
+bool PistonVersionMatches(const std::string& wanted, const std::string& semver);
+
+}  // namespace runbox::server

@@ -1,0 +1,729 @@
+#include "server/codec.h"
+
+#include <chrono>
+#include <ctime>
+
+namespace runbox::server {
+
+ApiError BadRequest(const std::string& field, const std::string& message) {
+  return {400, "invalid_argument", field.empty() ? message : field + ": " + message, field};
+}
+
+ApiError LimitExceeded(const std::string& field, const std::string& message) {
+  return {422, "limit_exceeded", field + ": " + message, field};
+}
+
+ApiError NotFoundError(const std::string& message) { return {404, "not_found", message, ""}; }
+
+ApiError FromError(const Error& error) {
+  switch (error.code) {
+    case ErrorCode::kInvalidArgument: return {400, "invalid_argument", error.message, ""};
+    case ErrorCode::kNotFound: return {404, "not_found", error.message, ""};
+    case ErrorCode::kPermissionDenied: return {403, "forbidden", error.message, ""};
+    case ErrorCode::kResourceExhausted: return {503, "queue_full", error.message, ""};
+    case ErrorCode::kUnavailable: return {503, "unavailable", error.message, ""};
+    case ErrorCode::kInternal: return {500, "internal", error.message, ""};
+  }
+  return {500, "internal", error.message, ""};
+}
+
+std::string Dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+
+bool ParseJsonBody(const std::string& body, json* out, ApiError* err) {
+  *out = json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (out->is_discarded()) {
+    // Find the position for a helpful message; parsing again with exceptions is the only way
+    // nlohmann reports it, and this is the error path only.
+    std::string where;
+    try {
+      json ignored = json::parse(body);
+      (void)ignored;
+    } catch (const json::parse_error& e) {
+      where = std::string(": ") + e.what();
+    }
+    *err = BadRequest("", "the body is not valid JSON" + where);
+    return false;
+  }
+  return true;
+}
+
+bool IsValidUtf8(const std::string& s) {
+  size_t i = 0;
+  const size_t n = s.size();
+  while (i < n) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    size_t len;
+    uint32_t cp;
+    if (c < 0x80) {
+      ++i;
+      continue;
+    } else if ((c & 0xE0) == 0xC0) {
+      len = 2;
+      cp = c & 0x1F;
+    } else if ((c & 0xF0) == 0xE0) {
+      len = 3;
+      cp = c & 0x0F;
+    } else if ((c & 0xF8) == 0xF0) {
+      len = 4;
+      cp = c & 0x07;
+    } else {
+      return false;
+    }
+    if (i + len > n) {
+      return false;
+    }
+    for (size_t k = 1; k < len; ++k) {
+      unsigned char cc = static_cast<unsigned char>(s[i + k]);
+      if ((cc & 0xC0) != 0x80) {
+        return false;
+      }
+      cp = (cp << 6) | (cc & 0x3F);
+    }
+    if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+        cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
+      return false;
+    }
+    i += len;
+  }
+  return true;
+}
+
+HttpResponse JsonResponse(int status, const json& body) {
+  HttpResponse r;
+  r.status = status;
+  r.body = Dump(body);
+  return r;
+}
+
+HttpResponse NativeError(const ApiError& e) {
+  json err = {{"code", e.code}, {"message", e.message}};
+  if (!e.field.empty()) {
+    err["field"] = e.field;
+  }
+  return JsonResponse(e.status, json{{"error", err}});
+}
+
+namespace {
+
+bool PositiveInteger(const json& v, uint64_t* out) {
+  if (v.is_number_unsigned()) {
+    *out = v.get<uint64_t>();
+    return *out > 0;
+  }
+  if (v.is_number_integer()) {
+    int64_t i = v.get<int64_t>();
+    if (i <= 0) {
+      return false;
+    }
+    *out = static_cast<uint64_t>(i);
+    return true;
+  }
+  if (v.is_number_float()) {
+    double d = v.get<double>();
+    if (d < 1 || d > 1e18) {
+      return false;
+    }
+    *out = static_cast<uint64_t>(d);
+    return true;
+  }
+  return false;
+}
+
+bool StringArray(const json& j, const std::string& field, std::vector<std::string>* out,
+                 ApiError* err) {
+  if (!j.is_array()) {
+    *err = BadRequest(field, "expected an array of strings");
+    return false;
+  }
+  for (size_t i = 0; i < j.size(); ++i) {
+    if (!j[i].is_string()) {
+      *err = BadRequest(field + "[" + std::to_string(i) + "]", "expected a string");
+      return false;
+    }
+    out->push_back(j[i].get<std::string>());
+  }
+  return true;
+}
+
+}  // namespace
+
+bool DecodeLimits(const json& j, const std::string& field, const LimitsPolicy& policy,
+                  sandbox::Limits* out, ApiError* err) {
+  *out = policy.defaults;
+  if (j.is_null()) {
+    return true;
+  }
+  if (!j.is_object()) {
+    *err = BadRequest(field, "expected an object");
+    return false;
+  }
+  const sandbox::Limits& max = policy.max;
+  for (const auto& [key, v] : j.items()) {
+    std::string f = field + "." + key;
+    if (v.is_null()) {
+      continue;
+    }
+    uint64_t n = 0;
+    if (!PositiveInteger(v, &n)) {
+      *err = BadRequest(f, "expected a positive integer");
+      return false;
+    }
+    auto check = [&](uint64_t value, uint64_t maximum, const char* unit) {
+      if (value > maximum) {
+        *err = LimitExceeded(f, "must be at most " + std::to_string(maximum) + unit);
+        return false;
+      }
+      return true;
+    };
+    if (key == "cpu_time_ms") {
+      if (!check(n, static_cast<uint64_t>(max.cpu_time.count()), " ms")) {
+        return false;
+      }
+      out->cpu_time = std::chrono::milliseconds(n);
+    } else if (key == "wall_time_ms") {
+      if (!check(n, static_cast<uint64_t>(max.wall_time.count()), " ms")) {
+        return false;
+      }
+      out->wall_time = std::chrono::milliseconds(n);
+    } else if (key == "memory_kib") {
+      if (!check(n, max.memory_bytes / 1024, " KiB")) {
+        return false;
+      }
+      out->memory_bytes = n * 1024;
+    } else if (key == "pids") {
+      if (!check(n, max.pids, "")) {
+        return false;
+      }
+      out->pids = static_cast<uint32_t>(n);
+    } else if (key == "output_bytes") {
+      if (!check(n, max.output_bytes, " bytes")) {
+        return false;
+      }
+      out->output_bytes = n;
+    } else if (key == "file_size_bytes") {
+      if (!check(n, max.file_size_bytes, " bytes")) {
+        return false;
+      }
+      out->file_size_bytes = n;
+    } else if (key == "disk_bytes") {
+      if (!check(n, max.disk_bytes, " bytes")) {
+        return false;
+      }
+      out->disk_bytes = n;
+    } else {
+      *err = BadRequest(f, "unknown limit (known: cpu_time_ms, wall_time_ms, memory_kib, pids, "
+                           "output_bytes, file_size_bytes, disk_bytes)");
+      return false;
+    }
+  }
+  return true;
+}
+
+json EncodeLimits(const sandbox::Limits& l) {
+  return {{"cpu_time_ms", l.cpu_time.count()},
+          {"wall_time_ms", l.wall_time.count()},
+          {"memory_kib", l.memory_bytes / 1024},
+          {"pids", l.pids},
+          {"output_bytes", l.output_bytes},
+          {"file_size_bytes", l.file_size_bytes},
+          {"disk_bytes", l.disk_bytes}};
+}
+
+bool ValidFileName(const std::string& name) {
+  if (name.empty() || name.size() > 255 || name[0] == '/' || name.back() == '/') {
+    return false;
+  }
+  if (name.find('\0') != std::string::npos || name.find('\\') != std::string::npos) {
+    return false;
+  }
+  size_t pos = 0;
+  while (pos <= name.size()) {
+    size_t slash = name.find('/', pos);
+    if (slash == std::string::npos) {
+      slash = name.size();
+    }
+    std::string seg = name.substr(pos, slash - pos);
+    if (seg.empty() || seg == "." || seg == "..") {
+      return false;
+    }
+    pos = slash + 1;
+  }
+  return true;
+}
+
+bool DecodeJobRequest(const json& j, const LimitsPolicy& policy, const DecodeOptions& options,
+                      engine::Job* out, ApiError* err) {
+  if (!j.is_object()) {
+    *err = BadRequest("", "expected a JSON object");
+    return false;
+  }
+  static const char* const kKnown[] = {
+      "language", "version",  "files",           "main_file", "stdin",          "tests",
+      "compare",  "float_tolerance", "args",     "compiler_options", "limits", "compile_limits",
+      "type"};
+  for (const auto& [key, v] : j.items()) {
+    bool known = false;
+    for (const char* k : kKnown) {
+      if (key == k) {
+        known = true;
+        break;
+      }
+    }
+    if (!known) {
+      *err = BadRequest(key, "unknown field");
+      return false;
+    }
+  }
+  engine::Job job;
+  if (!j.contains("language") || !j["language"].is_string() ||
+      j["language"].get<std::string>().empty()) {
+    *err = BadRequest("language", "required, a language id such as \"python3\"");
+    return false;
+  }
+  job.language = j["language"].get<std::string>();
+  if (j.contains("version") && !j["version"].is_null()) {
+    if (!j["version"].is_string()) {
+      *err = BadRequest("version", "expected a string");
+      return false;
+    }
+    job.version = j["version"].get<std::string>();
+  }
+  if (!j.contains("files") || !j["files"].is_array() || j["files"].empty()) {
+    *err = BadRequest("files", "required, a non-empty array of {name, content}");
+    return false;
+  }
+  const json& files = j["files"];
+  if (files.size() > options.max_files) {
+    *err = BadRequest("files", "at most " + std::to_string(options.max_files) + " files");
+    return false;
+  }
+  for (size_t i = 0; i < files.size(); ++i) {
+    std::string f = "files[" + std::to_string(i) + "]";
+    const json& file = files[i];
+    if (!file.is_object()) {
+      *err = BadRequest(f, "expected an object {name, content, encoding}");
+      return false;
+    }
+    engine::File ef;
+    if (!file.contains("name") || !file["name"].is_string()) {
+      *err = BadRequest(f + ".name", "required, a string");
+      return false;
+    }
+    ef.name = file["name"].get<std::string>();
+    if (!ValidFileName(ef.name)) {
+      *err = BadRequest(f + ".name", "must be a relative path without '..' or empty parts");
+      return false;
+    }
+    for (const auto& other : job.files) {
+      if (other.name == ef.name) {
+        *err = BadRequest(f + ".name", "the same name appears twice");
+        return false;
+      }
+    }
+    if (!file.contains("content") || !file["content"].is_string()) {
+      *err = BadRequest(f + ".content", "required, a string");
+      return false;
+    }
+    std::string encoding = "utf8";
+    if (file.contains("encoding") && !file["encoding"].is_null()) {
+      if (!file["encoding"].is_string()) {
+        *err = BadRequest(f + ".encoding", "expected \"utf8\" or \"base64\"");
+        return false;
+      }
+      encoding = file["encoding"].get<std::string>();
+    }
+    if (encoding == "utf8" || encoding == "utf-8") {
+      ef.content = file["content"].get<std::string>();
+    } else if (encoding == "base64") {
+      if (!Base64Decode(file["content"].get<std::string>(), &ef.content)) {
+        *err = BadRequest(f + ".content", "not valid base64");
+        return false;
+      }
+    } else {
+      *err = BadRequest(f + ".encoding", "expected \"utf8\" or \"base64\"");
+      return false;
+    }
+    job.files.push_back(std::move(ef));
+  }
+  if (j.contains("main_file") && !j["main_file"].is_null()) {
+    if (!j["main_file"].is_string()) {
+      *err = BadRequest("main_file", "expected a string");
+      return false;
+    }
+    job.main_file = j["main_file"].get<std::string>();
+    bool found = false;
+    for (const auto& f : job.files) {
+      found = found || f.name == job.main_file;
+    }
+    if (!found) {
+      *err = BadRequest("main_file", "names no file in files");
+      return false;
+    }
+  }
+  bool has_stdin = j.contains("stdin") && !j["stdin"].is_null();
+  bool has_tests = j.contains("tests") && !j["tests"].is_null();
+  if (has_stdin && has_tests) {
+    *err = BadRequest("tests", "give either stdin or tests, not both");
+    return false;
+  }
+  if (has_tests && !options.allow_tests) {
+    *err = BadRequest("tests", "an interactive run takes no tests");
+    return false;
+  }
+  if (has_stdin) {
+    if (!j["stdin"].is_string()) {
+      *err = BadRequest("stdin", "expected a string");
+      return false;
+    }
+    job.tests.push_back({j["stdin"].get<std::string>(), std::nullopt});
+  } else if (has_tests) {
+    const json& tests = j["tests"];
+    if (!tests.is_array() || tests.empty()) {
+      *err = BadRequest("tests", "expected a non-empty array of {stdin, expected_output}");
+      return false;
+    }
+    if (tests.size() > options.max_tests) {
+      *err = BadRequest("tests", "at most " + std::to_string(options.max_tests) + " tests");
+      return false;
+    }
+    for (size_t i = 0; i < tests.size(); ++i) {
+      std::string f = "tests[" + std::to_string(i) + "]";
+      const json& t = tests[i];
+      if (!t.is_object()) {
+        *err = BadRequest(f, "expected an object {stdin, expected_output}");
+        return false;
+      }
+      engine::TestCase tc;
+      if (t.contains("stdin") && !t["stdin"].is_null()) {
+        if (!t["stdin"].is_string()) {
+          *err = BadRequest(f + ".stdin", "expected a string");
+          return false;
+        }
+        tc.stdin_data = t["stdin"].get<std::string>();
+      }
+      if (t.contains("expected_output") && !t["expected_output"].is_null()) {
+        if (!t["expected_output"].is_string()) {
+          *err = BadRequest(f + ".expected_output", "expected a string");
+          return false;
+        }
+        tc.expected_output = t["expected_output"].get<std::string>();
+      }
+      job.tests.push_back(std::move(tc));
+    }
+  } else {
+    job.tests.push_back({"", std::nullopt});
+  }
+  if (j.contains("compare") && !j["compare"].is_null()) {
+    std::string c = j["compare"].is_string() ? j["compare"].get<std::string>() : "";
+    if (c == "exact") {
+      job.compare = engine::CompareMode::kExact;
+    } else if (c == "trailing_whitespace") {
+      job.compare = engine::CompareMode::kTrailingWhitespace;
+    } else if (c == "tokens") {
+      job.compare = engine::CompareMode::kTokens;
+    } else if (c == "float") {
+      job.compare = engine::CompareMode::kFloat;
+    } else {
+      *err = BadRequest("compare", "expected exact, trailing_whitespace, tokens or float");
+      return false;
+    }
+  }
+  if (j.contains("float_tolerance") && !j["float_tolerance"].is_null()) {
+    if (!j["float_tolerance"].is_number() || j["float_tolerance"].get<double>() < 0) {
+      *err = BadRequest("float_tolerance", "expected a non-negative number");
+      return false;
+    }
+    job.float_tolerance = j["float_tolerance"].get<double>();
+  }
+  if (j.contains("args") && !j["args"].is_null() &&
+      !StringArray(j["args"], "args", &job.args, err)) {
+    return false;
+  }
+  if (j.contains("compiler_options") && !j["compiler_options"].is_null() &&
+      !StringArray(j["compiler_options"], "compiler_options", &job.compiler_options, err)) {
+    return false;
+  }
+  if (j.contains("limits") && !j["limits"].is_null()) {
+    sandbox::Limits l;
+    if (!DecodeLimits(j["limits"], "limits", policy, &l, err)) {
+      return false;
+    }
+    job.run_limits = l;
+  }
+  if (j.contains("compile_limits") && !j["compile_limits"].is_null()) {
+    sandbox::Limits l;
+    if (!DecodeLimits(j["compile_limits"], "compile_limits", policy, &l, err)) {
+      return false;
+    }
+    job.compile_limits = l;
+  }
+  *out = std::move(job);
+  return true;
+}
+
+const char* StatusName(sandbox::RunStatus s) {
+  switch (s) {
+    case sandbox::RunStatus::kOk: return "OK";
+    case sandbox::RunStatus::kRuntimeError: return "RE";
+    case sandbox::RunStatus::kSignaled: return "SG";
+    case sandbox::RunStatus::kTimeLimit: return "TLE";
+    case sandbox::RunStatus::kMemoryLimit: return "MLE";
+    case sandbox::RunStatus::kOutputLimit: return "OLE";
+    case sandbox::RunStatus::kSystemError: return "SE";
+  }
+  return "SE";
+}
+
+json EncodeOutcome(const sandbox::Outcome& o) {
+  return {{"status", StatusName(o.status)},
+          {"exit_code", o.exit_code},
+          {"signal", o.signal},
+          {"cpu_time_ms", o.cpu_time_ms},
+          {"wall_time_ms", o.wall_time_ms},
+          {"memory_kib", o.memory_kib},
+          {"stdout", o.stdout_data},
+          {"stderr", o.stderr_data},
+          {"stdout_truncated", o.stdout_truncated},
+          {"stderr_truncated", o.stderr_truncated},
+          {"message", o.message}};
+}
+
+std::string OverallStatus(const engine::JobResult& r) {
+  if (r.compile_error) {
+    return "CE";
+  }
+  bool judged = false;
+  bool wrong = false;
+  for (const auto& c : r.cases) {
+    if (c.run.status != sandbox::RunStatus::kOk) {
+      return StatusName(c.run.status);
+    }
+    if (c.verdict != engine::Verdict::kNone) {
+      judged = true;
+      wrong = wrong || c.verdict == engine::Verdict::kWrongAnswer;
+    }
+  }
+  if (judged) {
+    return wrong ? "WA" : "AC";
+  }
+  return "OK";
+}
+
+namespace {
+
+// Stored form of a Result: outputs that are not UTF-8 become base64 (see EncodeJobResult).
+json StoredOutcome(const sandbox::Outcome& o) {
+  json j = EncodeOutcome(o);
+  for (const char* key : {"stdout", "stderr"}) {
+    const std::string& data = std::string(key) == "stdout" ? o.stdout_data : o.stderr_data;
+    if (!IsValidUtf8(data)) {
+      j[key] = Base64Encode(data);
+      j[std::string(key) + "_encoding"] = "base64";
+    }
+  }
+  return j;
+}
+
+// Native presentation of a stored Result: raw text (invalid bytes become U+FFFD on the wire).
+void PresentOutcome(json* j) {
+  if (!j->is_object()) {
+    return;
+  }
+  for (const char* key : {"stdout", "stderr"}) {
+    std::string enc = std::string(key) + "_encoding";
+    if (j->contains(enc)) {
+      (*j)[key] = RawOutput(*j, key);
+      j->erase(enc);
+    }
+  }
+}
+
+}  // namespace
+
+std::string RawOutput(const json& result_object, const char* key) {
+  std::string value = JStr(result_object, key, "");
+  if (JStr(result_object, (std::string(key) + "_encoding").c_str(), "") == "base64") {
+    std::string decoded;
+    if (Base64Decode(value, &decoded)) {
+      return decoded;
+    }
+  }
+  return value;
+}
+
+json EncodeJobResult(const engine::JobResult& r) {
+  json cases = json::array();
+  for (const auto& c : r.cases) {
+    json cj = {{"result", StoredOutcome(c.run)}};
+    switch (c.verdict) {
+      case engine::Verdict::kNone: cj["verdict"] = nullptr; break;
+      case engine::Verdict::kAccepted: cj["verdict"] = "AC"; break;
+      case engine::Verdict::kWrongAnswer: cj["verdict"] = "WA"; break;
+    }
+    if (!c.difference.empty()) {
+      cj["difference"] = c.difference;
+    }
+    cases.push_back(std::move(cj));
+  }
+  return {{"language", r.language},
+          {"version", r.version},
+          {"compile", r.compile ? StoredOutcome(*r.compile) : json(nullptr)},
+          {"compile_cached", r.compile_cached},
+          {"status", OverallStatus(r)},
+          {"cases", std::move(cases)}};
+}
+
+json ErrorResult(const std::string& message) {
+  return {{"compile", nullptr}, {"compile_cached", false}, {"status", "SE"},
+          {"message", message}, {"cases", json::array()}};
+}
+
+json EncodeJobRecord(const store::JobRecord& record) {
+  json out = json::object();
+  out["id"] = record.id;
+  out["state"] = store::JobStateName(record.state);
+  json request = json::parse(record.request_json, nullptr, false);
+  if (record.state == store::JobState::kDone) {
+    json result = json::parse(record.result_json, nullptr, false);
+    if (result.is_object()) {
+      PresentOutcome(&result["compile"]);
+      if (result.contains("cases") && result["cases"].is_array()) {
+        for (auto& c : result["cases"]) {
+          if (c.is_object() && c.contains("result")) {
+            PresentOutcome(&c["result"]);
+          }
+        }
+      }
+      for (auto& [k, v] : result.items()) {
+        out[k] = v;
+      }
+    } else {
+      out["status"] = "SE";
+      out["message"] = "the stored result is unreadable";
+    }
+  } else if (request.is_object() && request.contains("language")) {
+    out["language"] = request["language"];
+  }
+  out["created_at"] = Iso8601(record.created_at_ms);
+  if (record.started_at_ms) {
+    out["started_at"] = Iso8601(record.started_at_ms);
+  }
+  out["finished_at"] = record.finished_at_ms ? json(Iso8601(record.finished_at_ms)) : json(nullptr);
+  return out;
+}
+
+std::string JStr(const json& j, const char* key, const std::string& def) {
+  if (!j.is_object()) {
+    return def;
+  }
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : def;
+}
+
+int64_t JInt(const json& j, const char* key, int64_t def) {
+  if (!j.is_object()) {
+    return def;
+  }
+  auto it = j.find(key);
+  if (it == j.end() || !it->is_number()) {
+    return def;
+  }
+  return it->is_number_float() ? static_cast<int64_t>(it->get<double>()) : it->get<int64_t>();
+}
+
+bool JBool(const json& j, const char* key, bool def) {
+  if (!j.is_object()) {
+    return def;
+  }
+  auto it = j.find(key);
+  return it != j.end() && it->is_boolean() ? it->get<bool>() : def;
+}
+
+std::string Iso8601(int64_t unix_ms) {
+  time_t secs = static_cast<time_t>(unix_ms / 1000);
+  struct tm tm_utc;
+  gmtime_r(&secs, &tm_utc);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm_utc.tm_year + 1900,
+                tm_utc.tm_mon + 1, tm_utc.tm_mday, tm_utc.tm_hour, tm_utc.tm_min, tm_utc.tm_sec,
+                static_cast<int>(unix_ms % 1000));
+  return buf;
+}
+
+int64_t NowUnixMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string Base64Encode(const std::string& in) {
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  out.reserve((in.size() + 2) / 3 * 4);
+  size_t i = 0;
+  while (i + 2 < in.size()) {
+    uint32_t v = (static_cast<unsigned char>(in[i]) << 16) |
+                 (static_cast<unsigned char>(in[i + 1]) << 8) |
+                 static_cast<unsigned char>(in[i + 2]);
+    out.push_back(kAlphabet[(v >> 18) & 63]);
+    out.push_back(kAlphabet[(v >> 12) & 63]);
+    out.push_back(kAlphabet[(v >> 6) & 63]);
+    out.push_back(kAlphabet[v & 63]);
+    i += 3;
+  }
+  if (i + 1 == in.size()) {
+    uint32_t v = static_cast<unsigned char>(in[i]) << 16;
+    out.push_back(kAlphabet[(v >> 18) & 63]);
+    out.push_back(kAlphabet[(v >> 12) & 63]);
+    out += "==";
+  } else if (i + 2 == in.size()) {
+    uint32_t v = (static_cast<unsigned char>(in[i]) << 16) |
+                 (static_cast<unsigned char>(in[i + 1]) << 8);
+    out.push_back(kAlphabet[(v >> 18) & 63]);
+    out.push_back(kAlphabet[(v >> 12) & 63]);
+    out.push_back(kAlphabet[(v >> 6) & 63]);
+    out.push_back('=');
+  }
+  return out;
+}
+
+bool Base64Decode(const std::string& in, std::string* out) {
+  out->clear();
+  uint32_t acc = 0;
+  int bits = 0;
+  bool padding = false;
+  for (char c : in) {
+    int v;
+    if (c >= 'A' && c <= 'Z') {
+      v = c - 'A';
+    } else if (c >= 'a' && c <= 'z') {
+      v = c - 'a' + 26;
+    } else if (c >= '0' && c <= '9') {
+      v = c - '0' + 52;
+    } else if (c == '+' || c == '-') {
+      v = 62;
+    } else if (c == '/' || c == '_') {
+      v = 63;
+    } else if (c == '=') {
+      padding = true;
+      continue;
+    } else if (c == '\n' || c == '\r' || c == ' ' || c == '\t') {
+      continue;
+    } else {
+      return false;
+    }
+    if (padding) {
+      return false;  // data after padding
+    }
+    acc = (acc << 6) | static_cast<uint32_t>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out->push_back(static_cast<char>((acc >> bits) & 0xFF));
+    }
+  }
+  return bits < 6;  // a single leftover sextet cannot encode a byte
+}
+
+}  // namespace runbox::server

@@ -1,0 +1,104 @@
+#pragma once
+// ServerConfig: everything `runbox serve` can be told, as one copyable struct with one Validate().
+// It is filled alike from a TOML file (--config), the environment (RUNBOX_*) and flags; later
+// sources win: defaults < file < environment < flags.
+//
+// TOML shape (every key optional; unknown keys are errors):
+//   listen = "127.0.0.1:8080"          # host:port; port 0 picks a free port
+//   data_dir = "/var/lib/runbox"       # the job and snippet database lives here
+//   static_dir = "web/dist"            # the web page; empty: none
+//   languages_dir = "languages"        # the catalog, for the engine
+//   cache_dir = ""                     # compile cache; empty: <data_dir>/cache
+//   slots = 0                          # box slots = queue workers; 0: number of cores
+//   queue_size = 64                    # jobs that may wait; beyond: 503
+//   io_threads = 2
+//   max_body = "4M"                    # request bodies above this: 413
+//   header_timeout = "10s"             # a slow client must send its request within this
+//   idle_timeout = "60s"               # keep-alive connections idle longer are closed
+//   write_timeout = "30s"              # a client that does not read its response is dropped
+//   ws_idle_timeout = "60s"            # interactive run with no stdin and no output: TLE
+//   max_batch = 20                     # jobs in one batch request
+//   require_api_key = false            # true: requests without a valid key get 401
+//   anonymous_rate = 0                 # requests/s per client IP without a key; 0: unlimited
+//   anonymous_burst = 0
+//   cors_origins = ["https://ide.example.com"]   # "*" allows any origin
+//   callback_allowlist = ["127.0.0.1:9000"]      # host:port a Judge0 callback_url may name
+//   log_level = "info"
+//   [limits.default]  cpu_time = "5s", wall_time = "10s", memory = "256M", pids = 64,
+//                     output = "16M", file_size = "64M", disk = "64M", open_files = 256,
+//                     stack = "64M"
+//   [limits.max]      the same keys: the most a request may ask for (above: 422)
+//   [[api_keys]]      name = "ci", key = "secret", rate = 10, burst = 20   # rate 0: unlimited
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+#include "sandbox/policy.h"
+
+namespace runbox::server {
+
+using std::chrono::milliseconds;
+
+struct ApiKey {
+  std::string name;            // for logs and metrics; never the secret
+  std::string key;             // the secret a client sends
+  double rate_per_second = 0;  // token refill rate; 0: unlimited
+  double burst = 0;            // bucket size; 0 with a rate: max(1, rate)
+};
+
+struct ServerConfig {
+  std::string listen = "127.0.0.1:8080";
+  std::string data_dir = "/var/lib/runbox";
+  std::string static_dir;
+  std::string languages_dir = "languages";
+  std::string cache_dir;
+  int slots = 0;
+  size_t queue_size = 64;
+  int io_threads = 2;
+  uint64_t max_body_bytes = 4ull << 20;  // a few source files and inputs; base64 included
+  milliseconds header_timeout{10000};
+  milliseconds idle_timeout{60000};
+  milliseconds write_timeout{30000};
+  milliseconds ws_idle_timeout{60000};
+  size_t max_batch = 20;  // Judge0's MAX_SUBMISSION_BATCH_SIZE default
+  bool require_api_key = false;
+  double anonymous_rate = 0;
+  double anonymous_burst = 0;
+  std::vector<ApiKey> api_keys;
+  std::vector<std::string> cors_origins;
+  std::vector<std::string> callback_allowlist;
+  std::string log_level = "info";
+  sandbox::Limits default_limits;  // the sandbox's defaults unless configured
+  sandbox::Limits max_limits = DefaultMaxLimits();
+
+  // The most a request may ask for when nothing is configured: engine::DefaultMaxLimits().
+  static sandbox::Limits DefaultMaxLimits();
+
+  // Checks every field: address syntax, sizes, each default limit <= its maximum, api keys
+  // unique and non-empty, callback entries "host:port". Messages name the field.
+  Status Validate() const;
+  // host and port of `listen` (after Validate()).
+  std::string host() const;
+  uint16_t port() const;
+};
+
+// Applies a TOML document on top of `config`. kInvalidArgument naming the key on a bad value or
+// an unknown key.
+Status ApplyToml(const std::string& toml_text, const std::string& source_name,
+                 ServerConfig* config);
+Status ApplyTomlFile(const std::string& path, ServerConfig* config);
+// Applies RUNBOX_* variables: RUNBOX_LISTEN, RUNBOX_DATA_DIR, RUNBOX_STATIC_DIR,
+// RUNBOX_LANGUAGES_DIR, RUNBOX_CACHE_DIR, RUNBOX_SLOTS, RUNBOX_QUEUE_SIZE, RUNBOX_MAX_BODY,
+// RUNBOX_REQUIRE_API_KEY, RUNBOX_API_KEYS ("name:key[:rate[:burst]],..."),
+// RUNBOX_CORS_ORIGINS and RUNBOX_CALLBACK_ALLOWLIST (comma-separated), RUNBOX_LOG_LEVEL.
+Status ApplyEnvironment(const std::map<std::string, std::string>& env, ServerConfig* config);
+// The process environment as a map (only RUNBOX_* entries).
+std::map<std::string, std::string> RunboxEnvironment();
+// "name:key[:rate[:burst]]" or just "key" (then named "key1", "key2", ... by position).
+Result<ApiKey> ParseApiKeySpec(const std::string& spec, size_t position);
+
+}  // namespace runbox::server

@@ -1,0 +1,244 @@
+// ServerConfig (TOML, environment, flags, Validate), the rate limiter, metrics and timers.
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+
+#include "server/config.h"
+#include "server/metrics.h"
+#include "server/rate_limiter.h"
+#include "server/serve.h"
+#include "server/timer_queue.h"
+
+namespace runbox::server {
+namespace {
+
+using ::testing::HasSubstr;
+
+TEST(ServerConfigTest, DefaultsAreValid) {
+  ServerConfig c;
+  ASSERT_TRUE(c.Validate()) << c.Validate().error().message;
+  EXPECT_EQ(c.host(), "127.0.0.1");
+  EXPECT_EQ(c.port(), 8080);
+}
+
+TEST(ServerConfigTest, Toml) {
+  ServerConfig c;
+  Status s = ApplyToml(R"(
+listen = "0.0.0.0:0"
+data_dir = "/tmp/rb"
+slots = 3
+queue_size = 10
+max_body = "1M"
+header_timeout = "2s"
+ws_idle_timeout = 30
+require_api_key = true
+anonymous_rate = 2.5
+cors_origins = ["https://a.example", "*"]
+callback_allowlist = ["127.0.0.1:9000"]
+
+[limits.default]
+cpu_time = "1.5s"
+memory = "128M"
+pids = 32
+
+[limits.max]
+cpu_time = 10
+memory = "2G"
+
+[[api_keys]]
+name = "ci"
+key = "secret"
+rate = 5
+burst = 10
+)",
+                       "test.toml", &c);
+  ASSERT_TRUE(s) << s.error().message;
+  EXPECT_EQ(c.listen, "0.0.0.0:0");
+  EXPECT_EQ(c.port(), 0);
+  EXPECT_EQ(c.slots, 3);
+  EXPECT_EQ(c.queue_size, 10u);
+  EXPECT_EQ(c.max_body_bytes, 1u << 20);
+  EXPECT_EQ(c.header_timeout.count(), 2000);
+  EXPECT_EQ(c.ws_idle_timeout.count(), 30000);
+  EXPECT_TRUE(c.require_api_key);
+  EXPECT_DOUBLE_EQ(c.anonymous_rate, 2.5);
+  EXPECT_EQ(c.cors_origins.size(), 2u);
+  EXPECT_EQ(c.default_limits.cpu_time.count(), 1500);
+  EXPECT_EQ(c.default_limits.memory_bytes, 128u << 20);
+  EXPECT_EQ(c.default_limits.pids, 32u);
+  EXPECT_EQ(c.max_limits.cpu_time.count(), 10000);
+  EXPECT_EQ(c.max_limits.memory_bytes, 2ull << 30);
+  ASSERT_EQ(c.api_keys.size(), 1u);
+  EXPECT_EQ(c.api_keys[0].name, "ci");
+  EXPECT_DOUBLE_EQ(c.api_keys[0].rate_per_second, 5);
+  EXPECT_TRUE(c.Validate()) << c.Validate().error().message;
+}
+
+TEST(ServerConfigTest, TomlErrorsNameTheKey) {
+  struct Case {
+    const char* text;
+    const char* want;
+  };
+  const Case cases[] = {
+      {"bogus = 1", "unknown setting 'bogus'"},
+      {"slots = \"many\"", "slots"},
+      {"max_body = \"12Q\"", "max_body"},
+      {"[limits.default]\nfoo = 1", "unknown limit 'foo'"},
+      {"[limits.weird]\ncpu_time = 1", "limits.weird"},
+      {"[[api_keys]]\nname = \"a\"\nsecret = \"x\"", "unknown key 'secret'"},
+      {"listen = ", "test.toml:1"},
+  };
+  for (const auto& c : cases) {
+    ServerConfig cfg;
+    Status s = ApplyToml(c.text, "test.toml", &cfg);
+    ASSERT_FALSE(s) << c.text;
+    EXPECT_EQ(s.error().code, ErrorCode::kInvalidArgument);
+    EXPECT_THAT(s.error().message, HasSubstr(c.want)) << c.text;
+  }
+}
+
+TEST(ServerConfigTest, ValidateCatchesBadValues) {
+  struct Case {
+    std::function<void(ServerConfig&)> mutate;
+    const char* want;
+  };
+  std::vector<Case> cases = {
+      {[](ServerConfig& c) { c.listen = "8080"; }, "listen"},
+      {[](ServerConfig& c) { c.listen = "host:99999"; }, "listen"},
+      {[](ServerConfig& c) { c.queue_size = 0; }, "queue_size"},
+      {[](ServerConfig& c) { c.max_body_bytes = 10; }, "max_body"},
+      {[](ServerConfig& c) { c.default_limits.cpu_time = std::chrono::milliseconds(999999); },
+       "limits.default.cpu_time is above limits.max.cpu_time"},
+      {[](ServerConfig& c) { c.require_api_key = true; }, "require_api_key"},
+      {[](ServerConfig& c) { c.api_keys = {{"a", "k", 0, 0}, {"b", "k", 0, 0}}; }, "twice"},
+      {[](ServerConfig& c) { c.callback_allowlist = {"example.com"}; }, "callback_allowlist[0]"},
+      {[](ServerConfig& c) { c.cors_origins = {"example.com"}; }, "cors_origins[0]"},
+      {[](ServerConfig& c) { c.log_level = "loud"; }, "log_level"},
+  };
+  for (const auto& c : cases) {
+    ServerConfig cfg;
+    c.mutate(cfg);
+    Status s = cfg.Validate();
+    ASSERT_FALSE(s) << c.want;
+    EXPECT_THAT(s.error().message, HasSubstr(c.want));
+  }
+}
+
+TEST(ServerConfigTest, EnvironmentAndFlagsOverrideFile) {
+  char path[] = "/tmp/runbox-config-XXXXXX";
+  int fd = mkstemp(path);
+  ASSERT_GE(fd, 0);
+  std::string text = "listen = \"127.0.0.1:1111\"\nslots = 1\nqueue_size = 5\n";
+  ASSERT_EQ(write(fd, text.data(), text.size()), static_cast<ssize_t>(text.size()));
+  close(fd);
+  ServeFlags flags;
+  flags.config_file = path;
+  flags.queue_size = 7;
+  flags.api_keys = {"ci:abc:1:2", "plainkey"};
+  std::map<std::string, std::string> env = {{"RUNBOX_LISTEN", "127.0.0.1:2222"},
+                                            {"RUNBOX_SLOTS", "4"},
+                                            {"RUNBOX_CORS_ORIGINS", "https://x.test, *"}};
+  auto c = LoadServerConfig(flags, env);
+  unlink(path);
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->listen, "127.0.0.1:2222");  // env over file
+  EXPECT_EQ(c->slots, 4);
+  EXPECT_EQ(c->queue_size, 7u);  // flag over file
+  EXPECT_EQ(c->cors_origins, (std::vector<std::string>{"https://x.test", "*"}));
+  ASSERT_EQ(c->api_keys.size(), 2u);
+  EXPECT_EQ(c->api_keys[0].name, "ci");
+  EXPECT_EQ(c->api_keys[0].key, "abc");
+  EXPECT_DOUBLE_EQ(c->api_keys[0].burst, 2);
+  EXPECT_EQ(c->api_keys[1].name, "key2");
+  EXPECT_EQ(c->api_keys[1].key, "plainkey");
+
+  flags.config_file.clear();
+  flags.listen = "nonsense";
+  auto bad = LoadServerConfig(flags, env);
+  ASSERT_FALSE(bad);
+  EXPECT_THAT(bad.error().message, HasSubstr("listen"));
+  ServeFlags missing;
+  missing.config_file = "/nonexistent/runbox.toml";
+  EXPECT_FALSE(LoadServerConfig(missing, {}));
+}
+
+TEST(ServerConfigTest, EnvApiKeysAndBadValues) {
+  ServerConfig c;
+  ASSERT_TRUE(ApplyEnvironment({{"RUNBOX_API_KEYS", "a:k1:3,b:k2"}}, &c));
+  ASSERT_EQ(c.api_keys.size(), 2u);
+  EXPECT_DOUBLE_EQ(c.api_keys[0].rate_per_second, 3);
+  Status s = ApplyEnvironment({{"RUNBOX_QUEUE_SIZE", "-3"}}, &c);
+  ASSERT_FALSE(s);
+  EXPECT_THAT(s.error().message, HasSubstr("RUNBOX_QUEUE_SIZE"));
+}
+
+TEST(RateLimiterTest, TokenBucket) {
+  RateLimiter rl;
+  auto t0 = RateLimiter::Clock::now();
+  // Unlimited.
+  for (int i = 0; i < 100; ++i) {
+    EXPECT_TRUE(rl.Take("a", 0, 0, t0).allowed);
+  }
+  // 2 per second, burst 3.
+  EXPECT_TRUE(rl.Take("b", 2, 3, t0).allowed);
+  EXPECT_TRUE(rl.Take("b", 2, 3, t0).allowed);
+  EXPECT_TRUE(rl.Take("b", 2, 3, t0).allowed);
+  auto d = rl.Take("b", 2, 3, t0);
+  EXPECT_FALSE(d.allowed);
+  EXPECT_NEAR(d.retry_after_seconds, 0.5, 1e-6);
+  // Half a second later one token is back.
+  auto t1 = t0 + std::chrono::milliseconds(500);
+  EXPECT_TRUE(rl.Take("b", 2, 3, t1).allowed);
+  EXPECT_FALSE(rl.Take("b", 2, 3, t1).allowed);
+  // Clients are independent.
+  EXPECT_TRUE(rl.Take("c", 2, 3, t1).allowed);
+  // Refill is capped at burst.
+  auto t2 = t1 + std::chrono::seconds(100);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_TRUE(rl.Take("b", 2, 3, t2).allowed);
+  }
+  EXPECT_FALSE(rl.Take("b", 2, 3, t2).allowed);
+}
+
+TEST(MetricsTest, PrometheusText) {
+  Metrics m;
+  m.RecordRun("OK", 0.001, 0.02);
+  m.RecordRun("TLE", 0.001, 2.0);
+  m.RecordRequest("v1", 200, 0.003);
+  m.RecordRejected("rate_limited");
+  QueueGauges g;
+  g.waiting = 3;
+  g.slots = 2;
+  g.busy_slots = 1;
+  std::string text = m.Render(g);
+  EXPECT_THAT(text, HasSubstr("# TYPE runbox_queue_depth gauge\nrunbox_queue_depth 3\n"));
+  EXPECT_THAT(text, HasSubstr("runbox_slots_busy 1\n"));
+  EXPECT_THAT(text, HasSubstr("runbox_runs_total{status=\"OK\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr("runbox_runs_total{status=\"TLE\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr("runbox_run_duration_seconds_bucket{le=\"0.025\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr("runbox_run_duration_seconds_bucket{le=\"2.5\"} 2\n"));
+  EXPECT_THAT(text, HasSubstr("runbox_run_duration_seconds_bucket{le=\"+Inf\"} 2\n"));
+  EXPECT_THAT(text, HasSubstr("runbox_run_duration_seconds_count 2\n"));
+  EXPECT_THAT(text, HasSubstr("runbox_rejected_total{reason=\"rate_limited\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr("runbox_http_requests_total{api=\"v1\",code=\"200\"} 1\n"));
+}
+
+TEST(TimerQueueTest, RunsAndCancels) {
+  TimerQueue t;
+  std::atomic<int> fired{0};
+  t.After(std::chrono::milliseconds(10), [&] { fired += 1; });
+  uint64_t id = t.After(std::chrono::milliseconds(20), [&] { fired += 100; });
+  EXPECT_TRUE(t.Cancel(id));
+  EXPECT_FALSE(t.Cancel(id));
+  for (int i = 0; i < 200 && fired == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(30));
+  EXPECT_EQ(fired, 1);
+}
+
+}  // namespace
+}  // namespace runbox::server

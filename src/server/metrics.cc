@@ -1,0 +1,116 @@
+#include "server/metrics.h"
+
+#include <cstdio>
+
+namespace runbox::server {
+namespace {
+
+std::string Num(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.6g", v);
+  return buf;
+}
+
+std::string WithLabels(const std::string& labels, const std::string& extra) {
+  if (labels.empty()) {
+    return "{" + extra + "}";
+  }
+  return "{" + labels + "," + extra + "}";
+}
+
+}  // namespace
+
+void Histogram::Observe(double seconds) {
+  for (size_t i = 0; i < kBounds.size(); ++i) {
+    if (seconds <= kBounds[i]) {
+      ++buckets_[i];
+    }
+  }
+  ++count_;
+  sum_ += seconds;
+}
+
+void Histogram::Render(const std::string& name, const std::string& labels,
+                       std::string* out) const {
+  for (size_t i = 0; i < kBounds.size(); ++i) {
+    *out += name + "_bucket" + WithLabels(labels, "le=\"" + Num(kBounds[i]) + "\"") + " " +
+            std::to_string(buckets_[i]) + "\n";
+  }
+  *out += name + "_bucket" + WithLabels(labels, "le=\"+Inf\"") + " " + std::to_string(count_) +
+          "\n";
+  std::string l = labels.empty() ? "" : "{" + labels + "}";
+  *out += name + "_sum" + l + " " + Num(sum_) + "\n";
+  *out += name + "_count" + l + " " + std::to_string(count_) + "\n";
+}
+
+void Metrics::RecordRequest(const std::string& api, int status, double seconds) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ++requests_[{api, status}];
+  request_latency_.Observe(seconds);
+}
+
+void Metrics::RecordRun(const std::string& status, double queue_wait_seconds,
+                        double run_seconds) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ++runs_[status];
+  run_latency_.Observe(run_seconds);
+  queue_wait_.Observe(queue_wait_seconds);
+}
+
+void Metrics::RecordRejected(const std::string& reason) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ++rejected_[reason];
+}
+
+std::string Metrics::Render(const QueueGauges& g) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::string out;
+  out += "# HELP runbox_queue_depth Jobs waiting in the queue.\n";
+  out += "# TYPE runbox_queue_depth gauge\n";
+  out += "runbox_queue_depth " + std::to_string(g.waiting) + "\n";
+  out += "# HELP runbox_queue_capacity Jobs that may wait before submissions get 503.\n";
+  out += "# TYPE runbox_queue_capacity gauge\n";
+  out += "runbox_queue_capacity " + std::to_string(g.capacity) + "\n";
+  out += "# HELP runbox_jobs_running Jobs being run by the engine now.\n";
+  out += "# TYPE runbox_jobs_running gauge\n";
+  out += "runbox_jobs_running " + std::to_string(g.running) + "\n";
+  out += "# HELP runbox_slots Box slots of the engine.\n";
+  out += "# TYPE runbox_slots gauge\n";
+  out += "runbox_slots " + std::to_string(g.slots) + "\n";
+  out += "# HELP runbox_slots_busy Box slots running a box now.\n";
+  out += "# TYPE runbox_slots_busy gauge\n";
+  out += "runbox_slots_busy " + std::to_string(g.busy_slots) + "\n";
+  out += "# HELP runbox_interactive_sessions Open interactive (WebSocket) runs.\n";
+  out += "# TYPE runbox_interactive_sessions gauge\n";
+  out += "runbox_interactive_sessions " + std::to_string(g.interactive) + "\n";
+
+  out += "# HELP runbox_runs_total Finished jobs by overall status.\n";
+  out += "# TYPE runbox_runs_total counter\n";
+  for (const auto& [status, n] : runs_) {
+    out += "runbox_runs_total{status=\"" + status + "\"} " + std::to_string(n) + "\n";
+  }
+  out += "# HELP runbox_rejected_total Requests refused before running: queue_full, "
+         "rate_limited, unauthorized.\n";
+  out += "# TYPE runbox_rejected_total counter\n";
+  for (const auto& [reason, n] : rejected_) {
+    out += "runbox_rejected_total{reason=\"" + reason + "\"} " + std::to_string(n) + "\n";
+  }
+  out += "# HELP runbox_http_requests_total HTTP requests by API and status code.\n";
+  out += "# TYPE runbox_http_requests_total counter\n";
+  for (const auto& [key, n] : requests_) {
+    out += "runbox_http_requests_total{api=\"" + key.first + "\",code=\"" +
+           std::to_string(key.second) + "\"} " + std::to_string(n) + "\n";
+  }
+  out += "# HELP runbox_run_duration_seconds Time from a job's start to its end.\n";
+  out += "# TYPE runbox_run_duration_seconds histogram\n";
+  run_latency_.Render("runbox_run_duration_seconds", "", &out);
+  out += "# HELP runbox_queue_wait_seconds Time a job waited in the queue.\n";
+  out += "# TYPE runbox_queue_wait_seconds histogram\n";
+  queue_wait_.Render("runbox_queue_wait_seconds", "", &out);
+  out += "# HELP runbox_http_request_duration_seconds Time to answer an HTTP request.\n";
+  out += "# TYPE runbox_http_request_duration_seconds histogram\n";
+  request_latency_.Render("runbox_http_request_duration_seconds", "", &out);
+  return out;
+}
+
+}  // namespace runbox::server

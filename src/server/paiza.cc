@@ -1,0 +1,290 @@
+// paiza.IO compatibility (api.paiza.io runners API, as the paiza-io npm client uses it):
+//   POST /runners/create       source_code, language, input, longpoll, longpoll_timeout, api_key
+//                              -> {"id", "status": "running"|"completed"}
+//   GET  /runners/get_status   id -> {"id", "status"}
+//   GET  /runners/get_details  id -> {"id", "language", "note", "status", "build_stdout",
+//        "build_stderr", "build_exit_code", "build_time", "build_memory", "build_result", "stdout",
+//        "stderr", "exit_code", "time", "memory", "connections", "result"}
+// Bodies are forms or JSON; every path also answers with a ".json" suffix. Times are strings in
+// seconds, memory in bytes; results are success, failure, error or timeout. Errors are
+// {"error": "..."}, which the client turns into an exception.
+
+#include <memory>
+
+#include "server/api.h"
+
+namespace runbox::server {
+namespace {
+
+HttpResponse PaizaError(int status, const std::string& message, const std::string& id = "") {
+  json body = {{"error", message}};
+  if (!id.empty()) {
+    body["id"] = id;
+  }
+  return JsonResponse(status, body);
+}
+
+// paiza.IO's language names -> runbox languages, where the names differ.
+std::vector<std::string> PaizaCandidates(const std::string& language) {
+  static const std::map<std::string, std::vector<std::string>> kMap = {
+      {"python", {"python2", "python3"}},  // paiza's "python" is Python 2; fall back to 3
+      {"python3", {"python3", "python"}},
+      {"objective-c", {"objectivec", "objc"}},
+      {"csharp", {"csharp", "cs"}},
+      {"vb", {"vbnet", "vb"}},
+      {"commonlisp", {"commonlisp", "lisp", "sbcl"}},
+      {"plain", {"plaintext", "text"}},
+      {"javascript", {"javascript", "js", "node"}},
+      {"typescript", {"typescript", "ts"}},
+      {"cpp", {"cpp", "c++"}},
+      {"bash", {"bash", "sh"}},
+      {"mysql", {"mysql", "sqlite"}},
+      {"scheme", {"scheme", "guile", "racket"}},
+  };
+  auto it = kMap.find(language);
+  if (it != kMap.end()) {
+    return it->second;
+  }
+  return {language};
+}
+
+bool ParamsOf(const HttpRequest& req, std::map<std::string, std::string>* out) {
+  for (const auto& [k, v] : req.query) {
+    (*out)[k] = v;
+  }
+  if (req.body.empty()) {
+    return true;
+  }
+  if (req.MediaType() == "application/json") {
+    json j = json::parse(req.body, nullptr, false);
+    if (!j.is_object()) {
+      return false;
+    }
+    for (const auto& [k, v] : j.items()) {
+      if (v.is_string()) {
+        (*out)[k] = v.get<std::string>();
+      } else if (!v.is_null()) {
+        (*out)[k] = v.dump();
+      }
+    }
+    return true;
+  }
+  return ParseForm(req.body, out);
+}
+
+bool Truthy(const std::string& v) { return v == "true" || v == "1" || v == "yes"; }
+
+std::string Seconds(uint64_t ms) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2f", static_cast<double>(ms) / 1000.0);
+  return buf;
+}
+
+const char* ResultOf(const std::string& status) {
+  if (status == "OK") {
+    return "success";
+  }
+  if (status == "TLE") {
+    return "timeout";
+  }
+  if (status == "SE") {
+    return "error";
+  }
+  return "failure";
+}
+
+json Details(const store::JobRecord& record) {
+  json request = json::parse(record.request_json, nullptr, false);
+  std::string language = request.is_object() && request.contains("x_compat")
+                             ? JStr(request["x_compat"], "language", "")
+                             : "";
+  json d = {{"id", record.id},
+            {"language", language},
+            {"note", nullptr},
+            {"status", record.state == store::JobState::kDone ? "completed" : "running"},
+            {"build_stdout", nullptr},
+            {"build_stderr", nullptr},
+            {"build_exit_code", nullptr},
+            {"build_time", nullptr},
+            {"build_memory", nullptr},
+            {"build_result", nullptr},
+            {"stdout", nullptr},
+            {"stderr", nullptr},
+            {"exit_code", nullptr},
+            {"time", nullptr},
+            {"memory", nullptr},
+            {"connections", 0},
+            {"result", nullptr}};
+  if (record.state != store::JobState::kDone) {
+    return d;
+  }
+  json result = json::parse(record.result_json, nullptr, false);
+  if (!result.is_object()) {
+    d["result"] = "error";
+    return d;
+  }
+  if (result.contains("compile") && result["compile"].is_object()) {
+    const json& c = result["compile"];
+    std::string cs = JStr(c, "status", "SE");
+    d["build_stdout"] = RawOutput(c, "stdout");
+    d["build_stderr"] = RawOutput(c, "stderr");
+    d["build_exit_code"] = JInt(c, "exit_code", -1);
+    d["build_time"] = Seconds(JInt(c, "wall_time_ms", 0));
+    d["build_memory"] = JInt(c, "memory_kib", 0) * 1024;
+    d["build_result"] = ResultOf(cs);
+  }
+  if (result.contains("cases") && result["cases"].is_array() && !result["cases"].empty()) {
+    const json& r = result["cases"][0]["result"];
+    d["stdout"] = RawOutput(r, "stdout");
+    d["stderr"] = RawOutput(r, "stderr");
+    d["exit_code"] = JInt(r, "exit_code", -1);
+    d["time"] = Seconds(JInt(r, "cpu_time_ms", 0));
+    d["memory"] = JInt(r, "memory_kib", 0) * 1024;
+    d["result"] = ResultOf(JStr(r, "status", "SE"));
+  } else if (JStr(result, "status", "") == "SE") {
+    d["result"] = "error";
+    d["stderr"] = JStr(result, "message", "");
+  }
+  return d;
+}
+
+void Create(ApiContext& ctx, const HttpRequest& req, Respond respond) {
+  std::map<std::string, std::string> p;
+  if (!ParamsOf(req, &p)) {
+    respond(PaizaError(400, "malformed request body"));
+    return;
+  }
+  std::string language = p["language"];
+  if (language.empty()) {
+    respond(PaizaError(400, "language is required"));
+    return;
+  }
+  if (!p.count("source_code")) {
+    respond(PaizaError(400, "source_code is required"));
+    return;
+  }
+  std::optional<engine::LanguageInfo> lang;
+  for (const auto& candidate : PaizaCandidates(language)) {
+    lang = ctx.jobs->FindLanguage(candidate);
+    if (lang) {
+      break;
+    }
+  }
+  if (!lang) {
+    respond(PaizaError(400, "language " + language + " is not supported"));
+    return;
+  }
+  engine::Job job;
+  job.language = lang->id;
+  job.files.push_back({lang->main_file.empty() ? "main" : lang->main_file, p["source_code"]});
+  job.tests.push_back({p["input"], std::nullopt});
+  json extras = {{"x_api", "paiza"}, {"x_compat", {{"language", language}}}};
+
+  bool longpoll = Truthy(p["longpoll"]);
+  if (!longpoll) {
+    auto id = ctx.jobs->Submit(job, extras);
+    if (!id) {
+      respond(PaizaError(503, id.error().message));
+      return;
+    }
+    respond(JsonResponse(200, json{{"id", *id}, {"status", "running"}, {"error", nullptr}}));
+    return;
+  }
+  // Long poll: answer when the job is done or after longpoll_timeout seconds, whichever is first.
+  double timeout_s = 10;
+  if (!p["longpoll_timeout"].empty()) {
+    timeout_s = std::strtod(p["longpoll_timeout"].c_str(), nullptr);
+  }
+  if (timeout_s <= 0 || timeout_s > 60) {
+    timeout_s = 10;
+  }
+  struct Waiter {
+    std::mutex mu;
+    bool answered = false;
+    std::string id;
+    uint64_t timer = 0;
+    Respond respond;
+  };
+  auto w = std::make_shared<Waiter>();
+  w->respond = std::move(respond);
+  auto answer = [w](const std::string& status) {
+    std::lock_guard<std::mutex> lock(w->mu);
+    if (w->answered || w->id.empty()) {
+      return false;
+    }
+    w->answered = true;
+    w->respond(JsonResponse(200, json{{"id", w->id}, {"status", status}, {"error", nullptr}}));
+    return true;
+  };
+  std::lock_guard<std::mutex> lock(w->mu);  // held until the id is known, so callbacks wait
+  TimerQueue* timers = ctx.timers;
+  auto id = ctx.jobs->Submit(job, extras, [w, answer, timers](Result<store::JobRecord>) {
+    {
+      std::lock_guard<std::mutex> l(w->mu);
+      if (w->timer) {
+        timers->Cancel(w->timer);
+      }
+    }
+    answer("completed");
+  });
+  if (!id) {
+    w->answered = true;
+    w->respond(PaizaError(503, id.error().message));
+    return;
+  }
+  w->id = *id;
+  w->timer = timers->After(std::chrono::milliseconds(static_cast<int64_t>(timeout_s * 1000)),
+                           [answer] { answer("running"); });
+}
+
+void GetStatus(ApiContext& ctx, const HttpRequest& req, Respond respond) {
+  std::map<std::string, std::string> p;
+  ParamsOf(req, &p);
+  std::string id = p["id"];
+  auto record = ctx.jobs->Get(id);
+  if (!record) {
+    respond(PaizaError(404, "runner " + id + " not found", id));
+    return;
+  }
+  respond(JsonResponse(
+      200, json{{"id", id},
+                {"status", record->state == store::JobState::kDone ? "completed" : "running"},
+                {"error", nullptr}}));
+}
+
+void GetDetails(ApiContext& ctx, const HttpRequest& req, Respond respond) {
+  std::map<std::string, std::string> p;
+  ParamsOf(req, &p);
+  std::string id = p["id"];
+  auto record = ctx.jobs->Get(id);
+  if (!record) {
+    respond(PaizaError(404, "runner " + id + " not found", id));
+    return;
+  }
+  respond(JsonResponse(200, Details(*record)));
+}
+
+}  // namespace
+
+void RegisterPaizaApi(Router& router, ApiContext& ctx) {
+  ApiContext* c = &ctx;
+  for (const char* suffix : {"", ".json"}) {
+    std::string s(suffix);
+    router.Add("POST", "/runners/create" + s, ApiStyle::kPaiza,
+               [c](const HttpRequest& req, const PathParams&, Respond r) {
+                 Create(*c, req, std::move(r));
+               });
+    for (const char* method : {"GET", "POST"}) {
+      router.Add(method, "/runners/get_status" + s, ApiStyle::kPaiza,
+                 [c](const HttpRequest& req, const PathParams&, Respond r) {
+                   GetStatus(*c, req, std::move(r));
+                 });
+      router.Add(method, "/runners/get_details" + s, ApiStyle::kPaiza,
+                 [c](const HttpRequest& req, const PathParams&, Respond r) {
+                   GetDetails(*c, req, std::move(r));
+                 });
+    }
+  }
+}
+
+}  // namespace runbox::server

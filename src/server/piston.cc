@@ -1,0 +1,426 @@
+// Piston v2 compatibility (engineer-man/piston, api/src/api/v2.js and job.js):
+//   GET  /api/v2/runtimes  [{language, version, aliases}]
+//   POST /api/v2/execute   {language, version?, files, stdin?, args?, run_timeout?, ...}
+//                          -> {language, version, run: Stage, compile?: Stage}
+// Behaviour kept from Piston: the body is parsed as JSON whatever its Content-Type (piston-client
+// posts with node-fetch's default text/plain); stdin gets a trailing newline when it has none;
+// files[i].name defaults to file<i>.code (files[0] to the language's main file here, so compiled
+// languages find it); a compile error is also returned as `run`; errors are 400 {"message"}.
+// Differences: a missing version means the installed one (Piston requires one; piston-client
+// fills in the latest); memory is the cgroup peak in bytes.
+// The WebSocket /api/v2/connect is in interactive.cc.
+
+#include <cctype>
+#include <memory>
+
+#include "server/api.h"
+#include "server/piston_codec.h"
+
+namespace runbox::server {
+namespace {
+
+HttpResponse PistonError(int status, const std::string& message) {
+  return JsonResponse(status, json{{"message", message}});
+}
+
+void Runtimes(ApiContext& ctx, const HttpRequest&, const PathParams&, Respond respond) {
+  json out = json::array();
+  for (const auto& l : ctx.jobs->Languages()) {
+    if (!l.installed) {
+      continue;
+    }
+    out.push_back({{"language", l.id}, {"version", SemverOf(l.version)}, {"aliases", l.aliases}});
+  }
+  respond(JsonResponse(200, out));
+}
+
+void Execute(ApiContext& ctx, const HttpRequest& req, const PathParams&, Respond respond) {
+  json body = json::parse(req.body, nullptr, false);
+  if (body.is_discarded() || !body.is_object()) {
+    respond(PistonError(400, "request body must be a JSON object"));
+    return;
+  }
+  PistonJob pj;
+  std::string message;
+  if (!DecodePistonJob(body, ctx, &pj, &message)) {
+    respond(PistonError(400, message));
+    return;
+  }
+  auto shared_respond = std::make_shared<Respond>(std::move(respond));
+  bool compiled = pj.language.compiled;
+  std::string language = pj.language.id;
+  std::string version = SemverOf(pj.language.version);
+  auto id = ctx.jobs->Submit(
+      pj.job, json{{"x_api", "piston"}},
+      [shared_respond, compiled, language, version](Result<store::JobRecord> record) {
+        if (!record) {
+          (*shared_respond)(PistonError(503, record.error().message));
+          return;
+        }
+        (*shared_respond)(
+            JsonResponse(200, EncodePistonResult(*record, compiled, language, version)));
+      });
+  if (!id) {
+    (*shared_respond)(PistonError(id.error().code == ErrorCode::kResourceExhausted ||
+                                          id.error().code == ErrorCode::kUnavailable
+                                      ? 503
+                                      : 500,
+                                  id.error().message));
+  }
+}
+
+}  // namespace
+
+std::string SemverOf(const std::string& version) {
+  // The first dotted number ("go1.19.8" -> 1.19.8, "rustc 1.63.0 (4b91a6ea7 2022-08-08)" ->
+  // 1.63.0); a bare number only when there is no dotted one.
+  std::string bare;
+  size_t i = 0;
+  while (i < version.size()) {
+    if (!std::isdigit(static_cast<unsigned char>(version[i]))) {
+      ++i;
+      continue;
+    }
+    std::vector<std::string> parts(1);
+    size_t j = i;
+    while (j < version.size() &&
+           (std::isdigit(static_cast<unsigned char>(version[j])) || version[j] == '.')) {
+      if (version[j] == '.') {
+        if (parts.back().empty() || parts.size() == 3) {
+          break;
+        }
+        parts.emplace_back();
+      } else {
+        parts.back().push_back(version[j]);
+      }
+      ++j;
+    }
+    if (parts.back().empty()) {
+      parts.pop_back();
+    }
+    if (parts.size() >= 2) {
+      while (parts.size() < 3) {
+        parts.push_back("0");
+      }
+      return parts[0] + "." + parts[1] + "." + parts[2];
+    }
+    if (bare.empty()) {
+      bare = parts[0];
+    }
+    i = j + 1;
+  }
+  return bare.empty() ? "0.0.0" : bare + ".0.0";
+}
+
+bool PistonVersionMatches(const std::string& wanted, const std::string& semver) {
+  if (wanted.empty() || wanted == "*" || wanted == "x" || wanted == "latest") {
+    return true;
+  }
+  std::string w = wanted;
+  if (!w.empty() && (w[0] == 'v' || w[0] == '=')) {
+    w = w.substr(1);
+  }
+  // Compare dotted parts; "x" or "*" in a part matches anything; missing parts match anything.
+  auto split = [](const std::string& s) {
+    std::vector<std::string> out(1);
+    for (char c : s) {
+      if (c == '.') {
+        out.emplace_back();
+      } else {
+        out.back().push_back(c);
+      }
+    }
+    return out;
+  };
+  auto wp = split(w);
+  auto sp = split(semver);
+  for (size_t i = 0; i < wp.size(); ++i) {
+    if (wp[i] == "x" || wp[i] == "*" || wp[i] == "X") {
+      continue;
+    }
+    if (i >= sp.size() || wp[i] != sp[i]) {
+      return false;
+    }
+  }
+  return true;
+}
+
+bool DecodePistonJob(const json& body, ApiContext& ctx, PistonJob* out, std::string* message) {
+  if (!body.contains("language") || !body["language"].is_string() ||
+      body["language"].get<std::string>().empty()) {
+    *message = "language is required as a string";
+    return false;
+  }
+  std::string language = body["language"].get<std::string>();
+  std::string version;
+  if (body.contains("version") && !body["version"].is_null()) {
+    if (!body["version"].is_string()) {
+      *message = "version is required as a string";
+      return false;
+    }
+    version = body["version"].get<std::string>();
+  }
+  if (!body.contains("files") || !body["files"].is_array()) {
+    *message = "files is required as an array";
+    return false;
+  }
+  const json& files = body["files"];
+  for (size_t i = 0; i < files.size(); ++i) {
+    if (!files[i].is_object() || !files[i].contains("content") ||
+        !files[i]["content"].is_string()) {
+      *message = "files[" + std::to_string(i) + "].content is required as a string";
+      return false;
+    }
+  }
+  auto lang = ctx.jobs->FindLanguage(language);
+  if (!lang || !PistonVersionMatches(version, SemverOf(lang->version))) {
+    *message = language + "-" + (version.empty() ? "*" : version) + " runtime is unknown";
+    return false;
+  }
+  if (files.empty()) {
+    *message = "files must include at least one utf8 encoded file";
+    return false;
+  }
+  engine::Job job;
+  job.language = lang->id;
+  bool any_utf8 = false;
+  for (size_t i = 0; i < files.size(); ++i) {
+    const json& f = files[i];
+    engine::File ef;
+    if (f.contains("name") && f["name"].is_string() && !f["name"].get<std::string>().empty()) {
+      ef.name = f["name"].get<std::string>();
+    } else if (i == 0 && !lang->main_file.empty()) {
+      ef.name = lang->main_file;
+    } else {
+      ef.name = "file" + std::to_string(i) + ".code";
+    }
+    if (!ValidFileName(ef.name)) {
+      *message = "File path \"" + ef.name + "\" tries to escape parent directory";
+      return false;
+    }
+    std::string encoding = f.contains("encoding") && f["encoding"].is_string()
+                               ? f["encoding"].get<std::string>()
+                               : "utf8";
+    const std::string content = f["content"].get<std::string>();
+    if (encoding == "base64") {
+      if (!Base64Decode(content, &ef.content)) {
+        *message = "files[" + std::to_string(i) + "].content is not valid base64";
+        return false;
+      }
+    } else if (encoding == "hex") {
+      if (content.size() % 2) {
+        *message = "files[" + std::to_string(i) + "].content is not valid hex";
+        return false;
+      }
+      for (size_t k = 0; k < content.size(); k += 2) {
+        ef.content.push_back(static_cast<char>(std::stoi(content.substr(k, 2), nullptr, 16)));
+      }
+    } else {
+      any_utf8 = true;
+      ef.content = content;
+    }
+    for (const auto& other : job.files) {
+      if (other.name == ef.name) {
+        *message = "files[" + std::to_string(i) + "].name is used twice";
+        return false;
+      }
+    }
+    job.files.push_back(std::move(ef));
+  }
+  if (!any_utf8) {
+    *message = "files must include at least one utf8 encoded file";
+    return false;
+  }
+  if (body.contains("args") && body["args"].is_array()) {
+    for (const auto& a : body["args"]) {
+      if (!a.is_string()) {
+        *message = "args must be an array of strings";
+        return false;
+      }
+      job.args.push_back(a.get<std::string>());
+    }
+  }
+  std::string stdin_data;
+  if (body.contains("stdin") && body["stdin"].is_string()) {
+    stdin_data = body["stdin"].get<std::string>();
+  }
+  // Piston (job.js): "Add a trailing newline if it doesn't exist".
+  if (stdin_data.empty() || stdin_data.back() != '\n') {
+    stdin_data += '\n';
+  }
+  job.tests.push_back({stdin_data, std::nullopt});
+
+  const LimitsPolicy policy = PolicyOf(*ctx.config);
+  sandbox::Limits run = policy.defaults;
+  sandbox::Limits compile = policy.defaults;
+  bool run_set = false;
+  bool compile_set = false;
+  struct Spec {
+    const char* name;
+    bool compile;
+    int kind;  // 0 wall ms, 1 cpu ms, 2 memory bytes
+  };
+  const Spec specs[] = {{"run_timeout", false, 0},        {"compile_timeout", true, 0},
+                        {"run_cpu_time", false, 1},       {"compile_cpu_time", true, 1},
+                        {"run_memory_limit", false, 2},   {"compile_memory_limit", true, 2}};
+  for (const auto& s : specs) {
+    if (!body.contains(s.name) || body[s.name].is_null()) {
+      continue;
+    }
+    const json& v = body[s.name];
+    if (!v.is_number()) {
+      *message = std::string("If specified, ") + s.name + " must be a number";
+      return false;
+    }
+    double d = v.get<double>();
+    if (d == 0) {
+      continue;  // Piston: a falsy value means the configured default
+    }
+    if (d < 0) {
+      if (s.kind == 2) {
+        continue;  // -1: no memory limit asked for, i.e. the configured default here
+      }
+      *message = std::string(s.name) + " must be non-negative";
+      return false;
+    }
+    uint64_t n = static_cast<uint64_t>(d);
+    sandbox::Limits& l = s.compile ? compile : run;
+    uint64_t max = s.kind == 0   ? static_cast<uint64_t>(policy.max.wall_time.count())
+                   : s.kind == 1 ? static_cast<uint64_t>(policy.max.cpu_time.count())
+                                 : policy.max.memory_bytes;
+    if (n > max) {
+      *message = std::string(s.name) + " cannot exceed the configured limit of " +
+                 std::to_string(max);
+      return false;
+    }
+    if (s.kind == 0) {
+      l.wall_time = std::chrono::milliseconds(n);
+    } else if (s.kind == 1) {
+      l.cpu_time = std::chrono::milliseconds(n);
+    } else {
+      l.memory_bytes = n;
+    }
+    (s.compile ? compile_set : run_set) = true;
+  }
+  if (run_set) {
+    job.run_limits = run;
+  }
+  if (compile_set) {
+    job.compile_limits = compile;
+  }
+  out->job = std::move(job);
+  out->language = *lang;
+  return true;
+}
+
+namespace {
+
+const char* SignalName(int sig) {
+  switch (sig) {
+    case 1: return "SIGHUP";
+    case 2: return "SIGINT";
+    case 3: return "SIGQUIT";
+    case 4: return "SIGILL";
+    case 5: return "SIGTRAP";
+    case 6: return "SIGABRT";
+    case 7: return "SIGBUS";
+    case 8: return "SIGFPE";
+    case 9: return "SIGKILL";
+    case 10: return "SIGUSR1";
+    case 11: return "SIGSEGV";
+    case 12: return "SIGUSR2";
+    case 13: return "SIGPIPE";
+    case 14: return "SIGALRM";
+    case 15: return "SIGTERM";
+    case 24: return "SIGXCPU";
+    case 25: return "SIGXFSZ";
+    case 31: return "SIGSYS";
+    default: return nullptr;
+  }
+}
+
+}  // namespace
+
+json EncodePistonStage(const json& result) {
+  std::string status = JStr(result, "status", "SE");
+  std::string out = RawOutput(result, "stdout");
+  std::string err = RawOutput(result, "stderr");
+  int exit_code = JInt(result, "exit_code", -1);
+  int signal = JInt(result, "signal", 0);
+  json stage = {{"stdout", out},
+                {"stderr", err},
+                {"output", out + err},
+                {"code", nullptr},
+                {"signal", nullptr},
+                {"message", nullptr},
+                {"status", nullptr},
+                {"memory", JInt(result, "memory_kib", 0) * 1024},
+                {"cpu_time", JInt(result, "cpu_time_ms", 0)},
+                {"wall_time", JInt(result, "wall_time_ms", 0)}};
+  if (status == "OK" || status == "RE") {
+    stage["code"] = exit_code;
+  }
+  if (signal > 0 && SignalName(signal)) {
+    stage["signal"] = SignalName(signal);
+  }
+  if (status != "OK") {
+    stage["message"] = JStr(result, "message", "");
+  }
+  // isolate's codes as Piston reports them: RE (non-zero exit), SG (signal), TO (timeout),
+  // OL/EL (stdout/stderr too long), XX (internal error).
+  if (status == "RE") {
+    stage["status"] = "RE";
+  } else if (status == "SG" || status == "MLE") {
+    stage["status"] = "SG";
+    if (stage["signal"].is_null()) {
+      stage["signal"] = "SIGKILL";
+    }
+  } else if (status == "TLE") {
+    stage["status"] = "TO";
+    stage["signal"] = "SIGKILL";
+  } else if (status == "OLE") {
+    bool err_only = JBool(result, "stderr_truncated", false) &&
+                    !JBool(result, "stdout_truncated", false);
+    stage["status"] = err_only ? "EL" : "OL";
+    stage["signal"] = "SIGKILL";
+  } else if (status == "SE") {
+    stage["status"] = "XX";
+  }
+  return stage;
+}
+
+json EncodePistonResult(const store::JobRecord& record, bool compiled, const std::string& language,
+                        const std::string& version) {
+  json result = json::parse(record.result_json, nullptr, false);
+  json out = {{"language", language}, {"version", version}};
+  if (!result.is_object()) {
+    result = ErrorResult("unreadable result");
+  }
+  if (result.contains("compile") && result["compile"].is_object()) {
+    out["compile"] = EncodePistonStage(result["compile"]);
+  } else if (compiled && JStr(result, "status", "") == "SE") {
+    out["compile"] = EncodePistonStage({{"status", "SE"}, {"message", JStr(result, "message", "")}});
+  }
+  if (result.contains("cases") && result["cases"].is_array() && !result["cases"].empty()) {
+    out["run"] = EncodePistonStage(result["cases"][0]["result"]);
+  } else if (out.contains("compile")) {
+    out["run"] = out["compile"];  // v2.js: "Backward compatibility when the run stage is not started"
+  } else {
+    out["run"] = EncodePistonStage({{"status", "SE"}, {"message", JStr(result, "message", "")}});
+  }
+  return out;
+}
+
+void RegisterPistonApi(Router& router, ApiContext& ctx) {
+  ApiContext* c = &ctx;
+  router.Add("GET", "/api/v2/runtimes", ApiStyle::kPiston,
+             [c](const HttpRequest& req, const PathParams& p, Respond r) {
+               Runtimes(*c, req, p, std::move(r));
+             });
+  router.Add("POST", "/api/v2/execute", ApiStyle::kPiston,
+             [c](const HttpRequest& req, const PathParams& p, Respond r) {
+               Execute(*c, req, p, std::move(r));
+             });
+}
+
+}  // namespace runbox::server

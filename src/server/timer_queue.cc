@@ -1,0 +1,56 @@
+#include "server/timer_queue.h"
+
+namespace runbox::server {
+
+TimerQueue::TimerQueue() : thread_([this] { Loop(); }) {}
+
+TimerQueue::~TimerQueue() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+    timers_.clear();
+  }
+  cv_.notify_all();
+  thread_.join();
+}
+
+uint64_t TimerQueue::After(std::chrono::milliseconds delay, std::function<void()> fn) {
+  std::lock_guard<std::mutex> lock(mu_);
+  uint64_t id = next_id_++;
+  timers_.emplace(Clock::now() + delay, std::make_pair(id, std::move(fn)));
+  cv_.notify_all();
+  return id;
+}
+
+bool TimerQueue::Cancel(uint64_t id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (auto it = timers_.begin(); it != timers_.end(); ++it) {
+    if (it->second.first == id) {
+      timers_.erase(it);
+      return true;
+    }
+  }
+  return false;
+}
+
+void TimerQueue::Loop() {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!stop_) {
+    if (timers_.empty()) {
+      cv_.wait(lock);
+      continue;
+    }
+    auto first = timers_.begin();
+    if (first->first > Clock::now()) {
+      cv_.wait_until(lock, first->first);
+      continue;
+    }
+    std::function<void()> fn = std::move(first->second.second);
+    timers_.erase(first);
+    lock.unlock();
+    fn();
+    lock.lock();
+  }
+}
+
+}  // namespace runbox::server
