@@ -4,8 +4,12 @@
 BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
+RUNBOX = $(BUILD)/src/cli/runbox
+NPM_CI = npm ci --no-audit --no-fund --loglevel=error
+LISTEN ?= 127.0.0.1:8080
+DATA_DIR ?= /var/lib/runbox
 
-.PHONY: all deps test-deps languages build test vm-test serve bench clean
+.PHONY: all deps test-deps languages build web browser node-deps test vm-test serve bench clean
 
 all: build
 
@@ -23,21 +27,39 @@ build: deps
 	@cmake -S . -B $(BUILD) $(CMAKE_FLAGS) >/dev/null
 	@cmake --build $(BUILD) -j $(JOBS)
 
-# Every test: unit and integration tests on this host's cgroups, then the cgroup and limit tests
-# again inside a cgroup-v2-only VM (shared/vm/cgroup2-vm).
-test: test-deps languages build
+# The web page: npm packages (only when the lock file changed), then a Vite build into web/dist.
+web/node_modules/.package-lock.json: web/package-lock.json
+	cd web && $(NPM_CI)
+web: deps web/node_modules/.package-lock.json
+	@cd web && npm run --silent build >/dev/null
+
+# Debian's Chromium, driven by playwright-core in the page's end-to-end tests.
+browser:
+	@web/scripts/install-browser.sh
+
+# Real third-party API clients (piston-client, paiza-io) for the server's compatibility tests.
+tests/server/node/node_modules/.package-lock.json: tests/server/node/package-lock.json
+	cd tests/server/node && $(NPM_CI)
+node-deps: tests/server/node/node_modules/.package-lock.json
+
+# Every test: ctest (unit tests, real boxes, the real server with real clients, every catalog
+# language), the page in a real browser against the real server, then the cgroup, limit and
+# cleanup tests again inside a cgroup-v2-only VM (shared/vm/cgroup2-vm).
+test: test-deps languages build web browser node-deps
 	cd $(BUILD) && ctest --output-on-failure -j 1
+	cd web && RUNBOX_BIN=$(abspath $(RUNBOX)) RUNBOX_SERVE_ARGS="--languages $(CURDIR)/languages" \
+	  node --test --test-concurrency=1 test/*.test.mjs
 	scripts/vm-test.sh $(BUILD)
 
 vm-test: build
 	scripts/vm-test.sh $(BUILD)
 
-serve: build
-	@echo "runbox: the server is not built yet; run a command in a box with:"
-	@echo "  $(BUILD)/runbox exec -- /bin/echo hello"
+serve: deps languages build web
+	$(RUNBOX) serve --listen $(LISTEN) --languages languages --static web/dist --data-dir $(DATA_DIR)
 
 bench: build
 	bench/exec_bench.sh $(BUILD)
+	bench/lang_bench.sh $(BUILD) 3
 
 clean:
 	rm -rf $(BUILD)

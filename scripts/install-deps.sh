@@ -22,6 +22,12 @@ case "${1:-build}" in
   *) echo "usage: $0 build|test" >&2; exit 2 ;;
 esac
 
+# The page and the API client tests need node and npm. The machine image may bring them from
+# elsewhere (nodesource's nodejs includes npm); Debian's packages come only when they are absent.
+if ! command -v npm >/dev/null 2>&1; then
+  want+=(nodejs npm)
+fi
+
 missing=()
 for p in "${want[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
