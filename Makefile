@@ -60,6 +60,7 @@ serve: deps languages build web
 bench: build
 	bench/exec_bench.sh $(BUILD)
 	bench/lang_bench.sh $(BUILD) 3
+	bench/api_bench.sh $(BUILD)
 
 clean:
 	rm -rf $(BUILD)
