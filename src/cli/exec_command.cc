@@ -15,22 +15,13 @@
 #include "base/files.h"
 #include "base/unique_fd.h"
 #include "base/units.h"
+#include "cli/cancel_on_signal.h"
 #include "cli/outcome_json.h"
 #include "sandbox/doctor.h"
 #include "sandbox/sandbox.h"
 
 namespace runbox::cli {
 namespace {
-
-int g_cancel_write = -1;
-volatile sig_atomic_t g_signal = 0;
-
-void OnSignal(int sig) {
-  g_signal = sig;
-  if (g_cancel_write >= 0) {
-    (void)!::write(g_cancel_write, "x", 1);
-  }
-}
 
 struct ExecFlags {
   std::string cpu_time, wall_time, memory, output, file_size, disk, stack;
@@ -197,29 +188,22 @@ int RunExec(const ExecFlags& f) {
   }
 
   // SIGINT/SIGTERM/SIGHUP end the box and still report a Result.
-  int cancel[2];
-  if (::pipe2(cancel, O_CLOEXEC | O_NONBLOCK) != 0) {
-    return Fail("pipe2 failed");
+  auto cancel = CancelOnSignals::Install();
+  if (!cancel) {
+    return Fail(cancel.error().message);
   }
-  UniqueFd cancel_read(cancel[0]), cancel_write(cancel[1]);
-  g_cancel_write = cancel_write.get();
-  req.cancel_fd = cancel_read.get();
-  struct sigaction sa = {};
-  sa.sa_handler = OnSignal;
-  for (int sig : {SIGINT, SIGTERM, SIGHUP}) {
-    ::sigaction(sig, &sa, nullptr);
-  }
+  req.cancel_fd = cancel->fd();
 
   sandbox::HostConfig host;
   host.cgroup_parent = f.cgroup_parent;
   host.state_dir = f.state_dir;
   auto outcome = sandbox::Run(*policy, req, host);
-  g_cancel_write = -1;
+  const int signal_no = cancel->signal();
   if (!outcome) {
     return Fail(outcome.error().message);
   }
-  if (g_signal != 0 && outcome->status == sandbox::RunStatus::kSystemError) {
-    outcome->message = std::string("run cancelled: runbox received SIG") + sigabbrev_np(g_signal);
+  if (signal_no != 0 && outcome->status == sandbox::RunStatus::kSystemError) {
+    outcome->message = std::string("run cancelled: runbox received SIG") + sigabbrev_np(signal_no);
   }
   auto j = OutcomeToJson(*outcome, req.stdout_fd < 0 || req.stderr_fd < 0);
   std::string text = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
@@ -232,8 +216,8 @@ int RunExec(const ExecFlags& f) {
       return Fail(s.error().message);
     }
   }
-  if (g_signal != 0) {
-    return 128 + g_signal;
+  if (signal_no != 0) {
+    return 128 + signal_no;
   }
   if (outcome->status != sandbox::RunStatus::kOk && outcome->status != sandbox::RunStatus::kRuntimeError &&
       !f.json) {

@@ -26,6 +26,7 @@
 #include "base/files.h"
 #include "base/unique_fd.h"
 #include "base/units.h"
+#include "cli/cancel_on_signal.h"
 #include "cli/job_json.h"
 #include "engine/engine.h"
 #include "lang/catalog.h"
@@ -35,15 +36,6 @@ namespace {
 namespace fs = std::filesystem;
 
 std::vector<std::string>* g_program_args = nullptr;
-int g_cancel_write = -1;
-volatile sig_atomic_t g_signal = 0;
-
-void OnSignal(int sig) {
-  g_signal = sig;
-  if (g_cancel_write >= 0) {
-    (void)!::write(g_cancel_write, "x", 1);
-  }
-}
 
 int Fail(const std::string& message) {
   std::fprintf(stderr, "runbox: %s\n", message.c_str());
@@ -267,21 +259,14 @@ int RunRun(const RunFlags& f) {
       WriteAllFd(stream_no == 1 ? 1 : 2, data);
     };
   }
-  int cancel[2];
-  if (::pipe2(cancel, O_CLOEXEC | O_NONBLOCK) != 0) {
-    return Fail("pipe2 failed");
+  auto cancel = CancelOnSignals::Install();
+  if (!cancel) {
+    return Fail(cancel.error().message);
   }
-  UniqueFd cancel_read(cancel[0]), cancel_write(cancel[1]);
-  g_cancel_write = cancel_write.get();
-  hooks.cancel_fd = cancel_read.get();
-  struct sigaction sa = {};
-  sa.sa_handler = OnSignal;
-  for (int sig : {SIGINT, SIGTERM, SIGHUP}) {
-    ::sigaction(sig, &sa, nullptr);
-  }
+  hooks.cancel_fd = cancel->fd();
 
   auto result = (*engine)->Run(*job, hooks);
-  g_cancel_write = -1;
+  const int signal_no = cancel->signal();
   if (!result) {
     return Fail(result.error().message);
   }
@@ -292,8 +277,8 @@ int RunRun(const RunFlags& f) {
                             .c_str());
     std::fflush(stdout);
   }
-  if (g_signal != 0) {
-    return 128 + g_signal;
+  if (signal_no != 0) {
+    return 128 + signal_no;
   }
   if (r.compile_error) {
     if (!f.json) {

@@ -33,10 +33,10 @@ struct Cli {
   std::string out, err;
 };
 
-// Runs runbox with args, stdin from /dev/null, capturing stdout and stderr.
-Cli RunCli(std::vector<std::string> args) {
-  std::string out_path = "/tmp/runbox-cli-out-" + std::to_string(::getpid());
-  std::string err_path = "/tmp/runbox-cli-err-" + std::to_string(::getpid());
+// Starts runbox with args; stdin is /dev/null, stdout and stderr go to the given files (or
+// /dev/null).
+pid_t Spawn(std::vector<std::string> args, const std::string& out_path = "/dev/null",
+            const std::string& err_path = "/dev/null") {
   pid_t pid = ::fork();
   if (pid == 0) {
     int in = ::open("/dev/null", O_RDONLY);
@@ -55,6 +55,14 @@ Cli RunCli(std::vector<std::string> args) {
     ::execv(bin.c_str(), argv.data());
     ::_exit(99);
   }
+  return pid;
+}
+
+// Runs runbox with args to its end, capturing stdout and stderr.
+Cli RunCli(std::vector<std::string> args) {
+  std::string out_path = "/tmp/runbox-cli-out-" + std::to_string(::getpid());
+  std::string err_path = "/tmp/runbox-cli-err-" + std::to_string(::getpid());
+  pid_t pid = Spawn(std::move(args), out_path, err_path);
   int st = 0;
   ::waitpid(pid, &st, 0);
   Cli c;
@@ -159,26 +167,6 @@ TEST_F(CliTest, NotRootGetsOneClearLineAndExit125) {
   EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
   std::filesystem::remove(bin);
   std::filesystem::remove(err_path);
-}
-
-pid_t Spawn(std::vector<std::string> args) {
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    int in = ::open("/dev/null", O_RDWR);
-    ::dup2(in, 0);
-    ::dup2(in, 1);
-    ::dup2(in, 2);
-    std::vector<char*> argv;
-    std::string bin = RUNBOX_BIN;
-    argv.push_back(bin.data());
-    for (auto& a : args) {
-      argv.push_back(a.data());
-    }
-    argv.push_back(nullptr);
-    ::execv(bin.c_str(), argv.data());
-    ::_exit(99);
-  }
-  return pid;
 }
 
 bool WaitUntil(const std::function<bool()>& cond, std::chrono::milliseconds limit) {
