@@ -35,7 +35,7 @@ describe("linkifyLocations", () => {
   const locs = (text, files) => f.linkifyLocations(text, files).filter((s) => s.kind === "loc").map((s) => [s.file, s.line, s.column]);
   test("gcc, clang, rustc, go, javac and python formats", () => {
     assert.deepEqual(locs("main.cpp:3:5: error: 'foo' was not declared", ["main.cpp"]), [["main.cpp", 3, 5]]);
-    assert.deepEqual(locs("/box/work/main.c:12:1: warning", ["main.c"]), [["main.c", 12, 1]]);
+    assert.deepEqual(locs("/box/src/main.c:12:1: warning", ["main.c"]), [["main.c", 12, 1]]);
     assert.deepEqual(locs("  --> main.rs:2:9\n", ["main.rs"]), [["main.rs", 2, 9]]);
     assert.deepEqual(locs("./main.go:7:2: undefined: x", ["main.go"]), [["main.go", 7, 2]]);
     assert.deepEqual(locs("Main.java:4: error: ';' expected", ["Main.java"]), [["Main.java", 4, 1]]);
