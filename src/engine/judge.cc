@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -84,6 +85,24 @@ std::vector<std::string_view> SplitTokens(std::string_view s) {
   return tokens;
 }
 
+// "line N: expected 'x', got 'y'" for the first differing line, or nothing when all are equal.
+std::optional<std::string> FirstLineDifference(const std::vector<std::string_view>& e,
+                                               const std::vector<std::string_view>& a) {
+  for (size_t i = 0; i < std::max(e.size(), a.size()); ++i) {
+    std::string where = "line " + std::to_string(i + 1) + ": ";
+    if (i >= a.size()) {
+      return where + "expected " + Quote(e[i]) + ", got end of output";
+    }
+    if (i >= e.size()) {
+      return where + "expected end of output, got " + Quote(a[i]);
+    }
+    if (e[i] != a[i]) {
+      return where + "expected " + Quote(e[i]) + ", got " + Quote(a[i]);
+    }
+  }
+  return std::nullopt;
+}
+
 // The first line on which exact texts differ, with a 1-based line number.
 JudgeResult CompareExact(std::string_view expected, std::string_view actual) {
   if (expected == actual) {
@@ -91,17 +110,8 @@ JudgeResult CompareExact(std::string_view expected, std::string_view actual) {
   }
   auto e = SplitLines(expected);
   auto a = SplitLines(actual);
-  for (size_t i = 0; i < std::max(e.size(), a.size()); ++i) {
-    std::string where = "line " + std::to_string(i + 1) + ": ";
-    if (i >= a.size()) {
-      return {false, where + "expected " + Quote(e[i]) + ", got end of output"};
-    }
-    if (i >= e.size()) {
-      return {false, where + "expected end of output, got " + Quote(a[i])};
-    }
-    if (e[i] != a[i]) {
-      return {false, where + "expected " + Quote(e[i]) + ", got " + Quote(a[i])};
-    }
+  if (auto diff = FirstLineDifference(e, a)) {
+    return {false, *diff};
   }
   // Same lines: the difference is in the final newline.
   bool e_nl = !expected.empty() && expected.back() == '\n';
@@ -122,17 +132,8 @@ JudgeResult CompareTrailing(std::string_view expected, std::string_view actual) 
   };
   auto e = normalize(expected);
   auto a = normalize(actual);
-  for (size_t i = 0; i < std::max(e.size(), a.size()); ++i) {
-    std::string where = "line " + std::to_string(i + 1) + ": ";
-    if (i >= a.size()) {
-      return {false, where + "expected " + Quote(e[i]) + ", got end of output"};
-    }
-    if (i >= e.size()) {
-      return {false, where + "expected end of output, got " + Quote(a[i])};
-    }
-    if (e[i] != a[i]) {
-      return {false, where + "expected " + Quote(e[i]) + ", got " + Quote(a[i])};
-    }
+  if (auto diff = FirstLineDifference(e, a)) {
+    return {false, *diff};
   }
   return {true, ""};
 }
