@@ -185,8 +185,9 @@ class CgroupV2 final : public Cgroup {
   }
 
   int clone_fd() const override { return fd_.get(); }
-  Status Attach(pid_t pid) override {
-    return WriteFile(dir_ + "/cgroup.procs", std::to_string(pid));
+  const std::vector<int>& join_fds() const override {
+    static const std::vector<int> kNone;
+    return kNone;
   }
 
   Result<uint64_t> CpuNs() const override {
@@ -240,6 +241,12 @@ class CgroupV1 final : public Cgroup {
     for (const auto& [ctrl, dir] : dirs_) {
       RUNBOX_TRY(MkdirCgroup(dir));
       created_.push_back(dir);
+      UniqueFd tasks(::open((dir + "/tasks").c_str(), O_WRONLY | O_CLOEXEC));
+      if (!tasks.valid()) {
+        return ErrnoError("open " + dir + "/tasks");
+      }
+      join_fds_.push_back(tasks.get());
+      tasks_.push_back(std::move(tasks));
     }
     return OkStatus();
   }
@@ -270,13 +277,7 @@ class CgroupV1 final : public Cgroup {
   }
 
   int clone_fd() const override { return -1; }
-
-  Status Attach(pid_t pid) override {
-    for (const auto& [ctrl, dir] : dirs_) {
-      RUNBOX_TRY(WriteFile(dir + "/cgroup.procs", std::to_string(pid)));
-    }
-    return OkStatus();
-  }
+  const std::vector<int>& join_fds() const override { return join_fds_; }
 
   Result<uint64_t> CpuNs() const override { return ReadU64(Dir("cpuacct") + "/cpuacct.usage"); }
 
@@ -295,6 +296,8 @@ class CgroupV1 final : public Cgroup {
 
   Status Destroy() override {
     Status first;
+    join_fds_.clear();
+    tasks_.clear();
     while (!created_.empty()) {
       Status s = RemoveTree(created_.back(), false);
       if (!s && first) {
@@ -310,6 +313,8 @@ class CgroupV1 final : public Cgroup {
  private:
   std::vector<std::pair<std::string, std::string>> dirs_;
   std::vector<std::string> created_;
+  std::vector<UniqueFd> tasks_;
+  std::vector<int> join_fds_;
 };
 
 struct MountInfo {

@@ -48,10 +48,15 @@ class Cgroup {
 
   // memory: the hard limit, swap counted (and so, off); pids: tasks of the whole tree.
   virtual Status SetLimits(uint64_t memory_bytes, uint32_t pids) = 0;
-  // v2: a directory fd for clone3's CLONE_INTO_CGROUP; v1: -1 (use Attach).
+  // v2: a directory fd for clone3's CLONE_INTO_CGROUP; v1: -1 (use join_fds).
   virtual int clone_fd() const = 0;
-  // Moves pid into the group (v1; on v2 only needed without CLONE_INTO_CGROUP).
-  virtual Status Attach(pid_t pid) = 0;
+  // v1: the `tasks` file of each hierarchy, open for writing. The box's first process joins its
+  // group by writing "0" (itself) to each. Moving one thread by itself takes no global lock,
+  // whereas the parent writing the child's pid to cgroup.procs takes the threadgroup rwsem for
+  // writing, which waits for an RCU grace period: 5-20 ms per box on this kind of host
+  // (kernel/cgroup/cgroup.c, cgroup_procs_write_start). The child is single-threaded then, so
+  // the thread is the process. v2: empty.
+  virtual const std::vector<int>& join_fds() const = 0;
   virtual Result<uint64_t> CpuNs() const = 0;
   virtual Result<CgroupUsage> Usage() const = 0;
   // SIGKILLs everything in the group and waits (bounded) until it is empty.

@@ -268,7 +268,27 @@ void RunChild(const ChildPlan& plan) noexcept {
       ::close(fd);
     }
   }
+  // 2b. Join the box's v1 cgroups (a no-op on v2, where clone3 placed us). Done while the parent
+  //     writes the id maps; the parent releases the program only after the ready byte, which
+  //     comes after this, so nothing of the program runs outside the groups. A failure is
+  //     reported after the go-ahead, so that the parent is not writing id maps to a dead child.
+  int join_failed = -1, join_errno = 0;
+  for (size_t i = 0; i < plan.cgroup_join_count; ++i) {
+    ssize_t n;
+    do {
+      n = ::write(plan.cgroup_join_fds[i], "0", 1);
+    } while (n < 0 && errno == EINTR);
+    if (n != 1 && join_failed < 0) {
+      join_failed = static_cast<int>(i);
+      join_errno = errno;
+    }
+    ::close(plan.cgroup_join_fds[i]);
+  }
   WaitForParent(plan);
+  if (join_failed >= 0) {
+    errno = join_errno;
+    Fail(plan, ChildStage::kCgroupJoin, join_failed);
+  }
 
   // Identity first: files created below must belong to a uid mapped in this namespace.
   // SECBIT_NO_SETUID_FIXUP keeps the namespace capabilities across the uid change.
@@ -307,15 +327,15 @@ void RunChild(const ChildPlan& plan) noexcept {
   if (::setsid() < 0) {
     Fail(plan, ChildStage::kStdio);
   }
-  // Tell the parent the box is built, and wait until it has joined us to our cgroups and filled
-  // the workdir (through /proc/<pid>/root): nothing of the program runs before that.
+  // Tell the parent the box is built, and wait until it has filled the workdir (through
+  // /proc/<pid>/root): nothing of the program runs before that.
   if (::write(plan.ready_fd, "r", 1) != 1) {
     Fail(plan, ChildStage::kSync);
   }
   ::close(plan.ready_fd);
   WaitForParent(plan);
   ::close(plan.sync_fd);
-  // A cgroup namespace made now (after the parent attached us on v1) is rooted at the box's own
+  // A cgroup namespace made now (after we joined our v1 groups) is rooted at the box's own
   // cgroup, so /proc/self/cgroup inside shows "/" and nothing of the host's tree.
   if (::unshare(CLONE_NEWCGROUP) != 0) {
     Fail(plan, ChildStage::kCgroupNamespace);

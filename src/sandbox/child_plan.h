@@ -39,7 +39,7 @@ struct MountOp {
 enum class ChildStage : int32_t {
   kSync = 1, kIdentity, kMountPrivate, kMount, kPivotRoot, kRootReadOnly, kChdir, kHostname,
   kLoopback, kCgroupNamespace, kRlimit, kCapabilities, kNoNewPrivs, kSeccomp, kFork, kStdio,
-  kExec,
+  kExec, kCgroupJoin,
 };
 
 struct ChildError {
@@ -51,8 +51,7 @@ struct ChildError {
 struct ChildPlan {
   // File descriptors in the child (inherited through clone; the parent keeps its own copies).
   // Two go-aheads arrive on sync_fd: the first when the id maps are written (the child then
-  // builds its file system while the parent joins it to its cgroups, which on v1 costs an RCU
-  // grace period), the second when the cgroups are joined and the workdir is filled.
+  // builds its file system), the second when the workdir is filled.
   int sync_fd = -1;        // read end
   int sync_write_fd = -1;  // write end, closed first so that a dead parent reads as EOF
   int ready_fd = -1;       // write end: one byte when the file system is built
@@ -62,6 +61,10 @@ struct ChildPlan {
   // The parent's ends of those pipes, inherited through clone: closed first, so that the parent's
   // death is visible as EOF/POLLERR on the child's ends.
   int parent_fds[8] = {-1, -1, -1, -1, -1, -1, -1, -1};
+  // cgroup v1: the `tasks` files of the box's groups; the child writes "0" to each before
+  // anything else, then closes them (Cgroup::join_fds says why it is the child that does it).
+  const int* cgroup_join_fds = nullptr;
+  size_t cgroup_join_count = 0;
 
   uint32_t uid = 0, gid = 0;  // inside the box
 

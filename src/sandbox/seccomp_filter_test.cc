@@ -22,9 +22,7 @@ namespace {
 // Runs fn in a child under the filter; returns its wait status. fn's return value is the exit code.
 template <typename F>
 int UnderFilter(F fn) {
-  auto prog = BuildDefaultFilter();
-  EXPECT_TRUE(prog) << prog.error().message;
-  sock_fprog fp = prog->fprog();
+  sock_fprog fp = DefaultFilter().fprog();  // the program every box gets
   pid_t pid = ::fork();
   if (pid == 0) {
     if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
@@ -44,6 +42,21 @@ TEST(SeccompFilter, CompilesToAProgram) {
   auto prog = BuildDefaultFilter();
   ASSERT_TRUE(prog) << prog.error().message;
   EXPECT_GT(prog->instructions.size(), 20u);
+}
+
+// The embedded program is what libseccomp compiles from the rules now: a stale build or a
+// generator that dropped an instruction fails here.
+TEST(SeccompFilter, EmbeddedProgramIsTheCompiledOne) {
+  auto prog = BuildDefaultFilter();
+  ASSERT_TRUE(prog) << prog.error().message;
+  const auto& embedded = DefaultFilter().instructions;
+  ASSERT_EQ(embedded.size(), prog->instructions.size());
+  for (size_t i = 0; i < embedded.size(); ++i) {
+    const sock_filter& a = embedded[i];
+    const sock_filter& b = prog->instructions[i];
+    EXPECT_TRUE(a.code == b.code && a.jt == b.jt && a.jf == b.jf && a.k == b.k)
+        << "instruction " << i << " differs";
+  }
 }
 
 TEST(SeccompFilter, OrdinaryCallsStillWork) {

@@ -68,19 +68,9 @@ const char* StageName(ChildStage s) {
     case ChildStage::kFork: return "starting the program";
     case ChildStage::kStdio: return "setting up stdio";
     case ChildStage::kExec: return "execve";
+    case ChildStage::kCgroupJoin: return "joining the box's cgroups";
   }
   return "setup";
-}
-
-// The seccomp program is the same for every run: compile it once per process.
-Result<const SeccompProgram*> DefaultFilter() {
-  static std::once_flag once;
-  static Result<SeccompProgram>* filter = nullptr;
-  std::call_once(once, [] { filter = new Result<SeccompProgram>(BuildDefaultFilter()); });
-  if (!*filter) {
-    return filter->error();
-  }
-  return &filter->value();
 }
 
 // arg_start, arg_end, env_start, env_end of this process: fields 48-51 of /proc/self/stat,
@@ -302,9 +292,9 @@ Result<Outcome> Run(const Policy& policy, const RunRequest& request, const HostC
   if (request.argv.empty() || request.argv[0].empty()) {
     return MakeError(ErrorCode::kInvalidArgument, "no command given to run in the box");
   }
-  RUNBOX_ASSIGN_OR_RETURN(const SeccompProgram* filter, DefaultFilter());
+  const SeccompProgram* filter = &DefaultFilter();
   RUNBOX_ASSIGN_OR_RETURN(CgroupHost cgroups, HostCgroups(host.cgroup_parent));
-  trace.Mark("seccomp+cgroup detect");
+  trace.Mark("cgroup detect");
   RUNBOX_ASSIGN_OR_RETURN(Slot slot, Slot::Acquire(host, request.slot));
   trace.Mark("slot");
   RunState state{std::move(slot), nullptr};
@@ -389,6 +379,8 @@ Result<Outcome> Run(const Policy& policy, const RunRequest& request, const HostC
   int parent_ends[] = {ready.read.get(), err.read.get(), status.read.get(), out.read.get(),
                        errout.read.get(), in.write.get()};
   std::copy(std::begin(parent_ends), std::end(parent_ends), plan.parent_fds);
+  plan.cgroup_join_fds = state.cgroup->join_fds().data();
+  plan.cgroup_join_count = state.cgroup->join_fds().size();
   plan.uid = policy.uid;
   plan.gid = policy.gid;
   plan.mounts = mounts.ops().data();
@@ -455,15 +447,11 @@ Result<Outcome> Run(const Policy& policy, const RunRequest& request, const HostC
   std::string gid = std::to_string(policy.gid) + " " + std::to_string(host_id) + " 1\n";
   RUNBOX_TRY(WriteFile(procdir + "/uid_map", id));
   RUNBOX_TRY(WriteFile(procdir + "/gid_map", gid));
-  // Go-ahead 1: the child builds its file system while this thread joins it to its v1 cgroups
-  // (a migration waits for an RCU grace period: milliseconds that now overlap the mounts).
+  // Go-ahead 1: the child (in its cgroups already) builds its file system.
   if (::write(sync.write.get(), "g", 1) != 1) {
     return ErrnoError("release the box");
   }
-  if (state.cgroup->clone_fd() < 0) {
-    RUNBOX_TRY(state.cgroup->Attach(static_cast<pid_t>(pid)));
-  }
-  trace.Mark("id maps + attach");
+  trace.Mark("id maps");
   RUNBOX_TRY(WaitReadable(ready.read.get(), pid_fd.get(), std::chrono::seconds(30),
                           "waiting for the box to be built"));
   trace.Mark("box built");
@@ -474,7 +462,7 @@ Result<Outcome> Run(const Policy& policy, const RunRequest& request, const HostC
       return std::move(s).error().Wrap("copy " + policy.copy_in + " into the box");
     }
   }
-  // Go-ahead 2: cgroups joined, workdir filled. A child that failed already reads EPIPE here and
+  // Go-ahead 2: workdir filled. A child that failed already reads EPIPE here and
   // its error record is picked up below. The CPU the box's set-up used so far (its mounts; on v2
   // the child is born in the cgroup) is runbox's, not the program's: it is the baseline.
   RUNBOX_ASSIGN_OR_RETURN(const uint64_t cpu_baseline_ns, state.cgroup->CpuNs());
