@@ -56,14 +56,8 @@ ids = [a for a in argv if not a.startswith("--")]
 # Keep in sync with DefaultSystemBinds() in src/sandbox/policy.cc (the /etc part).
 ETC_PIECES = [
     "/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/alternatives",
-    "/etc/ssl", "/etc/ca-certificates", "/etc/localtime", "/etc/timezone", "/etc/locale.alias",
-    "/etc/nsswitch.conf", "/etc/mime.types", "/etc/java-17-openjdk", "/etc/mono",
-    "/etc/php", "/etc/R", "/etc/octave", "/etc/gprolog", "/etc/swi-prolog", "/etc/racket",
-    "/etc/emacs", "/etc/fpc.cfg", "/etc/fpc-3.2.2.cfg", "/etc/gdc", "/etc/perl",
-    "/etc/python3", "/etc/python3.11", "/etc/ruby", "/etc/ghc", "/etc/fonts",
-    "/etc/crystal", "/etc/zsh", "/etc/fish", "/etc/bash.bashrc", "/etc/profile",
-    "/etc/inputrc", "/etc/gforth", "/etc/scala", "/etc/groovy", "/etc/clojure",
-    "/etc/chicken", "/etc/texmf", "/etc/ocaml", "/etc/lua", "/etc/tcl", "/etc/vim",
+    "/etc/ssl", "/etc/ca-certificates", "/etc/localtime", "/etc/timezone",
+    "/etc/locale.alias", "/etc/nsswitch.conf",
 ]
 # Keep in sync with DefaultEnvironment() in src/sandbox/policy.cc.
 DEFAULT_ENV = [

@@ -109,16 +109,14 @@ std::vector<Bind> DefaultSystemBinds() {
   for (const char* p : {"/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"}) {
     b.push_back({p, p, false, true});
   }
+  // What any dynamically linked program may read: the loader's cache, alternatives symlinks,
+  // TLS roots, time zone, locale aliases, NSS. A runtime's own /etc directory (java, mono,
+  // php, ...) is bound by its language file (`binds`): every bind is a mount to make at the
+  // start of a box and to tear down at its end, and 30 of them cost ~1.5 ms per box.
   for (const char* p : {
            "/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/alternatives",
-           "/etc/ssl", "/etc/ca-certificates", "/etc/localtime", "/etc/timezone", "/etc/locale.alias",
-           "/etc/nsswitch.conf", "/etc/mime.types", "/etc/java-17-openjdk", "/etc/mono",
-           "/etc/php", "/etc/R", "/etc/octave", "/etc/gprolog", "/etc/swi-prolog", "/etc/racket",
-           "/etc/emacs", "/etc/fpc.cfg", "/etc/fpc-3.2.2.cfg", "/etc/gdc", "/etc/perl",
-           "/etc/python3", "/etc/python3.11", "/etc/ruby", "/etc/ghc", "/etc/fonts",
-           "/etc/crystal", "/etc/zsh", "/etc/fish", "/etc/bash.bashrc", "/etc/profile",
-           "/etc/inputrc", "/etc/gforth", "/etc/scala", "/etc/groovy", "/etc/clojure",
-           "/etc/chicken", "/etc/texmf", "/etc/ocaml", "/etc/lua", "/etc/tcl", "/etc/vim",
+           "/etc/ssl", "/etc/ca-certificates", "/etc/localtime", "/etc/timezone",
+           "/etc/locale.alias", "/etc/nsswitch.conf",
        }) {
     b.push_back({p, p, false, true});
   }
