@@ -95,13 +95,13 @@ void AddCommonFlags(CLI::App* cmd, CommonFlags* f) {
   cmd->add_option("--state-dir", f->state_dir, "Slot locks and scratch (default /run/runbox)");
 }
 
-Result<std::unique_ptr<engine::Engine>> MakeEngine(const CommonFlags& f,
-                                                   engine::EngineConfig config = {}) {
+std::unique_ptr<engine::Engine> MakeEngine(const CommonFlags& f, lang::Catalog catalog) {
+  engine::EngineConfig config;
   config.languages_dir = FindLanguagesDir(f.languages_dir);
   config.cache_dir = FindCacheDir(f.cache_dir);
   config.host.cgroup_parent = f.cgroup_parent;
   config.host.state_dir = f.state_dir;
-  return engine::Engine::Create(config);
+  return engine::Engine::Create(config, std::move(catalog));
 }
 
 std::string Summary(const sandbox::Outcome& o) {
@@ -148,11 +148,9 @@ Result<engine::CompareMode> ParseCompare(const std::string& s) {
                    "--compare '" + s + "': expected exact, trailing_whitespace, tokens or float");
 }
 
-Result<engine::Job> BuildJob(const RunFlags& f) {
+Result<engine::Job> BuildJob(const RunFlags& f, const lang::Catalog& catalog) {
   engine::Job job;
-  std::string languages_dir = FindLanguagesDir(f.common.languages_dir);
   if (f.lang.empty()) {
-    RUNBOX_ASSIGN_OR_RETURN(lang::Catalog catalog, lang::LoadCatalog(languages_dir));
     const lang::LanguageSpec* spec = catalog.FindByFileName(f.files[0]);
     if (spec == nullptr) {
       return MakeError(ErrorCode::kInvalidArgument,
@@ -230,14 +228,16 @@ std::vector<std::string> TestNames(const std::string& dir) {
 }
 
 int RunRun(const RunFlags& f) {
-  auto job = BuildJob(f);
+  auto catalog = lang::LoadCatalogFor(FindLanguagesDir(f.common.languages_dir), f.lang,
+                                      f.files.empty() ? "" : f.files[0]);
+  if (!catalog) {
+    return Fail(catalog.error().message);
+  }
+  auto job = BuildJob(f, *catalog);
   if (!job) {
     return Fail(job.error().message);
   }
-  auto engine = MakeEngine(f.common);
-  if (!engine) {
-    return Fail(engine.error().message);
-  }
+  auto engine = MakeEngine(f.common, *std::move(catalog));
   const bool table = !f.tests_dir.empty();
   const bool stream = !f.json && !table;
 
@@ -265,7 +265,7 @@ int RunRun(const RunFlags& f) {
   }
   hooks.cancel_fd = cancel->fd();
 
-  auto result = (*engine)->Run(*job, hooks);
+  auto result = engine->Run(*job, hooks);
   const int signal_no = cancel->signal();
   if (!result) {
     return Fail(result.error().message);
@@ -340,15 +340,12 @@ struct LanguagesFlags {
 };
 
 int RunLanguages(const LanguagesFlags& f) {
-  auto engine = MakeEngine(f.common);
-  if (!engine) {
-    return Fail(engine.error().message);
-  }
   auto catalog = lang::LoadCatalog(FindLanguagesDir(f.common.languages_dir));
   if (!catalog) {
     return Fail(catalog.error().message);
   }
-  auto infos = (*engine)->Languages();
+  auto engine = MakeEngine(f.common, *catalog);
+  auto infos = engine->Languages();
   nlohmann::json all = nlohmann::json::array();
   if (!f.json) {
     std::printf("%-14s %-26s %-9s %s%s\n", "id", "name", "installed", f.check ? "working  " : "",
@@ -366,7 +363,7 @@ int RunLanguages(const LanguagesFlags& f) {
         j.files = {{"", spec->test.program}};
         j.tests = {{spec->test.stdin_data, spec->test.expected_output}};
         j.compare = engine::CompareMode::kExact;
-        auto r = (*engine)->Run(j);
+        auto r = engine->Run(j);
         bool ok = r && !r->compile_error && r->cases.size() == 1 &&
                   r->cases[0].verdict == engine::Verdict::kAccepted;
         working = ok ? "ok" : "FAIL";

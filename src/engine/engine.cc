@@ -608,6 +608,10 @@ Result<JobResult> EngineImpl::Run(const Job& job, const RunHooks& hooks) {
 
 Result<std::unique_ptr<Engine>> Engine::Create(const EngineConfig& config) {
   RUNBOX_ASSIGN_OR_RETURN(lang::Catalog catalog, lang::LoadCatalog(config.languages_dir));
+  return Create(config, std::move(catalog));
+}
+
+std::unique_ptr<Engine> Engine::Create(const EngineConfig& config, lang::Catalog catalog) {
   return std::unique_ptr<Engine>(new EngineImpl(config, std::move(catalog)));
 }
 

@@ -291,6 +291,59 @@ Result<Catalog> LoadCatalog(const std::string& dir) {
   return Catalog::Create(std::move(specs));
 }
 
+Result<Catalog> LoadCatalogFor(const std::string& dir, std::string_view id,
+                               std::string_view file_name) {
+  std::vector<LanguageSpec> found;
+  if (!id.empty()) {
+    if (id.find('/') == std::string_view::npos && id.find('.') == std::string_view::npos) {
+      auto spec = LoadLanguageFile((fs::path(dir) / (Lower(id) + ".toml")).string());
+      if (spec && spec->id == Lower(id)) {
+        found.push_back(std::move(spec).value());
+      }
+    }
+  } else {
+    size_t dot = file_name.rfind('.');
+    size_t slash = file_name.rfind('/');
+    std::string ext = dot == std::string_view::npos ||
+                              (slash != std::string_view::npos && dot < slash)
+                          ? ""
+                          : Lower(file_name.substr(dot + 1));
+    std::error_code ec;
+    for (fs::directory_iterator it(dir, ec), end; !ext.empty() && !ec && it != end;
+         it.increment(ec)) {
+      if (it->path().extension() != ".toml") {
+        continue;
+      }
+      auto text = ReadFile(it->path().string());
+      if (!text) {
+        continue;
+      }
+      size_t key = text->find("\nextensions");
+      if (key == std::string::npos) {
+        continue;
+      }
+      std::string line = Lower(text->substr(key + 1, text->find(']', key) - key));
+      if (line.find("\"" + ext + "\"") == std::string::npos &&
+          line.find("\"." + ext + "\"") == std::string::npos) {
+        continue;
+      }
+      auto spec = ParseLanguage(*text, it->path().string());
+      if (!spec) {
+        found.clear();  // let LoadCatalog report it
+        break;
+      }
+      found.push_back(std::move(spec).value());
+    }
+  }
+  if (found.size() == 1) {
+    auto one = Catalog::Create(std::move(found));
+    if (one && (!id.empty() || one->FindByFileName(file_name) != nullptr)) {
+      return one;
+    }
+  }
+  return LoadCatalog(dir);
+}
+
 Result<Catalog> Catalog::Create(std::vector<LanguageSpec> specs) {
   std::sort(specs.begin(), specs.end(),
             [](const LanguageSpec& a, const LanguageSpec& b) { return a.id < b.id; });

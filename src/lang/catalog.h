@@ -57,4 +57,14 @@ Result<LanguageSpec> LoadLanguageFile(const std::string& path);
 // file, is kInvalidArgument.
 Result<Catalog> LoadCatalog(const std::string& dir);
 
+// The part of the catalog that one run needs: the language `id` names (its file is <id>.toml),
+// or, with an empty id, the language whose extensions claim `file_name`. Parsing every file
+// takes ~5 ms (toml++), more than anything else `runbox run` does before its box starts, so
+// only the candidate files are parsed: the file named by the id, or the files whose
+// `extensions` line mentions the extension (a plain text scan), each then checked after a
+// full parse. An alias, a miss or an ambiguity falls back to LoadCatalog, with its errors.
+// An invalid file of another language does not stop this language from running.
+Result<Catalog> LoadCatalogFor(const std::string& dir, std::string_view id,
+                               std::string_view file_name);
+
 }  // namespace runbox::lang

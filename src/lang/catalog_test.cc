@@ -308,6 +308,48 @@ TEST_F(CatalogFilesTest, EveryBadFileIsReported) {
   EXPECT_THAT(error, Not(HasSubstr("cc.toml")));
 }
 
+// --- LoadCatalogFor: only the language one run needs, the whole catalog otherwise. ---
+
+TEST_F(CatalogFilesTest, ForAnIdLoadsOnlyThatFile) {
+  Write("aa.toml", ValidToml("aa"));
+  Write("bb.toml", ValidToml("bb", "bogus = 1\n"));  // broken, and not needed
+  Result<Catalog> catalog = LoadCatalogFor(dir_, "AA", "");
+  ASSERT_TRUE(catalog) << catalog.error().message;
+  EXPECT_EQ(catalog->size(), 1u);
+  EXPECT_EQ(catalog->Find("aa")->source, Path("aa.toml"));
+}
+
+TEST_F(CatalogFilesTest, ForAFileNameLoadsTheLanguageClaimingItsExtension) {
+  Write("aa.toml", ValidToml("aa"));
+  Write("bb.toml", ValidToml("bb"));
+  Result<Catalog> catalog = LoadCatalogFor(dir_, "", "src/prog.BBX");
+  ASSERT_TRUE(catalog) << catalog.error().message;
+  EXPECT_EQ(catalog->size(), 1u);
+  EXPECT_EQ(catalog->FindByFileName("prog.bbx")->id, "bb");
+}
+
+TEST_F(CatalogFilesTest, ForAnAliasOrAnUnknownExtensionLoadsEverything) {
+  Write("aa.toml", ValidToml("aa"));
+  Write("bb.toml", ValidToml("bb"));
+  Result<Catalog> by_alias = LoadCatalogFor(dir_, "bb-alias", "");
+  ASSERT_TRUE(by_alias) << by_alias.error().message;
+  EXPECT_EQ(by_alias->size(), 2u);
+  Result<Catalog> by_ext = LoadCatalogFor(dir_, "", "prog.zz");
+  ASSERT_TRUE(by_ext) << by_ext.error().message;
+  EXPECT_EQ(by_ext->size(), 2u);
+  EXPECT_EQ(by_ext->FindByFileName("prog.zz"), nullptr);
+}
+
+TEST_F(CatalogFilesTest, ForAnAmbiguousExtensionReportsTheConflict) {
+  Write("aa.toml", ValidToml("aa"));
+  std::string text = ValidToml("bb");
+  text.replace(text.find("\"bbx\""), 5, "\"aax\"");
+  Write("bb.toml", text);
+  Result<Catalog> catalog = LoadCatalogFor(dir_, "", "prog.aax");
+  ASSERT_FALSE(catalog);
+  EXPECT_THAT(catalog.error().message, HasSubstr("'aax' is already claimed"));
+}
+
 TEST_F(CatalogFilesTest, EmptyDirectoryIsAnError) {
   EXPECT_THAT(LoadError(), HasSubstr("no *.toml language files"));
 }
