@@ -18,6 +18,7 @@
 #include <cmath>
 #include <cstring>
 #include <mutex>
+#include <shared_mutex>
 #include <tuple>
 
 #include "base/files.h"
@@ -71,6 +72,17 @@ const char* StageName(ChildStage s) {
     case ChildStage::kCgroupJoin: return "joining the box's cgroups";
   }
   return "setup";
+}
+
+// A box's first process is a fork of this process and holds copies of all its file descriptors
+// until it closes them (the init does so before the program starts). Had it been forked while
+// another thread had a file open for writing in its box (CopyIn), executing that file in the
+// other box failed with ETXTBSY: a written-to inode cannot be executed while any process holds
+// it open for writing. Copy-ins hold this lock shared, clone3 exclusive: no box is forked while
+// a copy-in has a file open. (Reproduced by EngineTest.ConcurrentRunsOfACompiledProgram...)
+std::shared_mutex& ForkGuard() {
+  static std::shared_mutex mu;
+  return mu;
 }
 
 // arg_start, arg_end, env_start, env_end of this process: fields 48-51 of /proc/self/stat,
@@ -412,7 +424,11 @@ Result<Outcome> Run(const Policy& policy, const RunRequest& request, const HostC
     args.flags |= CLONE_INTO_CGROUP;
     args.cgroup = static_cast<uint64_t>(state.cgroup->clone_fd());
   }
+  std::unique_lock<std::shared_mutex> no_copy_in_running(ForkGuard());
   long pid = ::syscall(SYS_clone3, &args, sizeof args);
+  if (pid != 0) {
+    no_copy_in_running.unlock();
+  }
   if (pid < 0 && errno == EPERM) {
     return Error{ErrorCode::kPermissionDenied, EPERM,
                  "cannot create the box's namespaces (clone3: Operation not permitted): run "
@@ -458,6 +474,7 @@ Result<Outcome> Run(const Policy& policy, const RunRequest& request, const HostC
   char ready_byte = 0;
   if (::read(ready.read.get(), &ready_byte, 1) == 1 && !policy.copy_in.empty()) {
     RUNBOX_ASSIGN_OR_RETURN(UniqueFd workdir, OpenBoxWorkdir(pid, policy.workdir));
+    std::shared_lock<std::shared_mutex> copying(ForkGuard());
     if (Status s = CopyIn(policy.copy_in, workdir.get(), host_id, host_id); !s) {
       return std::move(s).error().Wrap("copy " + policy.copy_in + " into the box");
     }

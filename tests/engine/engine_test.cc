@@ -1,6 +1,8 @@
 // The engine end to end with real boxes: compile, run, judge, cache, limits, compile bombs.
 
+#include <atomic>
 #include <chrono>
+#include <mutex>
 #include <thread>
 
 #include <gmock/gmock.h>
@@ -205,6 +207,42 @@ TEST_F(EngineTest, ConcurrentJobsRespectSlots) {
   for (auto& t : threads) t.join();
   EXPECT_EQ(max_busy.load(), 1);
   EXPECT_EQ((*e)->busy_slots(), 0);
+}
+
+// A box's init is a fork of this (multi-threaded) process and holds copies of its file
+// descriptors until it closes them: had it been forked while another thread was copying a
+// compiled program into its box, executing that program failed with ETXTBSY ("Text file busy").
+// Seen under load from the API benchmark; concurrent cache-hit runs of a C program reproduce it.
+TEST_F(EngineTest, ConcurrentRunsOfACompiledProgramNeverFindItBusy) {
+  EngineConfig c = *config_;
+  c.slots = 3;
+  auto e = Engine::Create(c);
+  ASSERT_TRUE(e);
+  Job hello = testing::SimpleJob("c", "#include <stdio.h>\nint main(void) { puts(\"hi\"); }\n");
+  auto first = (*e)->Run(hello);  // compiles once; every later run copies the cached binary in
+  ASSERT_TRUE(first && !first->compile_error && first->cases.size() == 1);
+  std::atomic<int> failures{0};
+  std::string first_failure;
+  std::mutex mu;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 3; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 25; ++i) {
+        auto r = (*e)->Run(hello);
+        bool ok = r && r->cases.size() == 1 && r->cases[0].run.status == RunStatus::kOk &&
+                  r->cases[0].run.stdout_data == "hi\n";
+        if (!ok) {
+          std::lock_guard<std::mutex> lock(mu);
+          if (failures++ == 0) {
+            first_failure = !r ? r.error().message
+                               : r->cases.empty() ? "no case" : r->cases[0].run.message;
+          }
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(failures.load(), 0) << "first failure: " << first_failure;
 }
 
 TEST_F(EngineTest, LanguagesReportVersions) {
