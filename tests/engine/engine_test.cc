@@ -1,5 +1,8 @@
 // The engine end to end with real boxes: compile, run, judge, cache, limits, compile bombs.
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <chrono>
 #include <mutex>
@@ -243,6 +246,35 @@ TEST_F(EngineTest, ConcurrentRunsOfACompiledProgramNeverFindItBusy) {
   }
   for (auto& t : threads) t.join();
   EXPECT_EQ(failures.load(), 0) << "first failure: " << first_failure;
+}
+
+// Cancelling a job while its compiler runs is SE (cancelled), not a compile error.
+TEST_F(EngineTest, CancelDuringCompileIsSystemErrorNotCompileError) {
+  int fds[2];
+  ASSERT_EQ(::pipe2(fds, O_CLOEXEC), 0);
+  std::thread canceller([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    (void)!::write(fds[1], "x", 1);
+  });
+  RunHooks hooks;
+  hooks.cancel_fd = fds[0];
+  // A compile that takes seconds: every standard header, optimized.
+  Job j = testing::SimpleJob("cpp", "#include <bits/stdc++.h>\nint main() { std::cout << 1; }\n");
+  j.compiler_options = {"-O3", "-flto"};
+  auto start = std::chrono::steady_clock::now();
+  auto r = engine_->Run(j, hooks);
+  auto took = std::chrono::steady_clock::now() - start;
+  canceller.join();
+  ::close(fds[0]);
+  ::close(fds[1]);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_FALSE(r->compile_error);
+  ASSERT_TRUE(r->compile);
+  EXPECT_EQ(r->compile->status, RunStatus::kSystemError);
+  ASSERT_EQ(r->cases.size(), 1u);
+  EXPECT_EQ(r->cases[0].run.status, RunStatus::kSystemError);
+  EXPECT_EQ(r->cases[0].run.message, "cancelled while compiling");
+  EXPECT_LT(took, std::chrono::seconds(3));
 }
 
 TEST_F(EngineTest, LanguagesReportVersions) {
