@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <sstream>
 
 #include "base/unique_fd.h"
 
@@ -77,6 +78,16 @@ std::string Trim(const std::string& s) {
   }
   size_t e = s.find_last_not_of(" \t\r\n");
   return s.substr(b, e - b + 1);
+}
+
+std::vector<std::string> Split(const std::string& s, char sep) {
+  std::vector<std::string> out;
+  std::string cur;
+  std::istringstream in(s);
+  while (std::getline(in, cur, sep)) {
+    out.push_back(cur);
+  }
+  return out;
 }
 
 }  // namespace runbox

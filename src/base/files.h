@@ -2,6 +2,7 @@
 // Small file helpers that report errors as Result, with the path in the message.
 
 #include <string>
+#include <vector>
 
 #include "base/result.h"
 
@@ -15,5 +16,7 @@ Status WriteFile(const std::string& path, const std::string& data, bool create =
 Status MakeDirs(const std::string& path, unsigned mode = 0755);
 // Trims ASCII whitespace at both ends.
 std::string Trim(const std::string& s);
+// Splits at each sep ("a,,b" -> "a", "", "b"; a trailing sep adds nothing).
+std::vector<std::string> Split(const std::string& s, char sep);
 
 }  // namespace runbox

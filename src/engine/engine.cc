@@ -582,6 +582,7 @@ Result<JobResult> EngineImpl::Run(const Job& job, const RunHooks& hooks) {
     sandbox::RunRequest req;
     req.argv = run_argv;
     req.cancel_fd = hooks.cancel_fd;
+    req.signal_fd = hooks.signal_fd;
     UniqueFd stdin_fd;
     if (i == 0 && hooks.stdin_fd >= 0) {
       req.stdin_fd = hooks.stdin_fd;

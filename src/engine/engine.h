@@ -64,6 +64,7 @@ struct RunHooks {
   std::function<void(int stream, std::string_view data)> on_output;  // 1 = stdout, 2 = stderr
   std::function<void()> on_compiled; // after the compile step, before the run starts
   int cancel_fd = -1;                // readable: end the job (its result is SE "cancelled")
+  int signal_fd = -1;                // each byte: a signal number for the running program
 };
 
 class Engine {

@@ -22,16 +22,6 @@ using namespace std::chrono_literals;
 // the box's pid namespace makes killing atomic (killing its init kills every process in it).
 const char* const kV1Controllers[] = {"memory", "pids", "cpuacct"};
 
-std::vector<std::string> Split(const std::string& s, char sep) {
-  std::vector<std::string> out;
-  std::string cur;
-  std::istringstream in(s);
-  while (std::getline(in, cur, sep)) {
-    out.push_back(cur);
-  }
-  return out;
-}
-
 std::string JoinPath(const std::string& a, const std::string& b) {
   if (b.empty() || b == "/") {
     return a;

@@ -37,6 +37,10 @@ struct RunRequest {
   // Called with each chunk of output as it arrives (stream 1 or 2), in the running thread.
   std::function<void(int stream, std::string_view data)> on_output;
   int cancel_fd = -1;             // when readable, the run is ended (SE "cancelled")
+  // Each byte read from it is a signal number delivered to the program (the box's pid 2, not
+  // the processes it started), as a terminal's Ctrl-C would: e.g. Python raises
+  // KeyboardInterrupt. SIGKILL is delivered like any other; ending the box is cancel_fd's job.
+  int signal_fd = -1;
   std::optional<int> slot;        // a fixed slot; otherwise the first free one
 };
 

@@ -85,6 +85,45 @@ std::shared_mutex& ForkGuard() {
   return mu;
 }
 
+// Delivers sig to the box's program: the child of the box's init (host pid init_pid) that is
+// pid 2 in the box's pid namespace. The pidfd pins the process, and it is checked again after
+// the pidfd is open, so a pid reused in between is never signalled. False when the program is
+// gone (nothing to do then).
+bool SignalProgram(pid_t init_pid, int sig) {
+  std::string init = std::to_string(init_pid);
+  auto children = ReadFile("/proc/" + init + "/task/" + init + "/children");
+  if (!children) {
+    return false;
+  }
+  auto is_program = [&](const std::string& pid) {
+    auto status = ReadFile("/proc/" + pid + "/status");
+    if (!status) {
+      return false;
+    }
+    // "NSpid:\t<host pid>\t2" (one field per pid namespace, innermost last); "PPid:\t<init>".
+    bool nspid_2 = false, child_of_init = false;
+    for (const auto& line : Split(*status, '\n')) {
+      if (line.rfind("NSpid:", 0) == 0) {
+        nspid_2 = line.size() >= 2 && line.compare(line.size() - 2, 2, "\t2") == 0;
+      } else if (line.rfind("PPid:", 0) == 0) {
+        child_of_init = Trim(line.substr(5)) == init;
+      }
+    }
+    return nspid_2 && child_of_init;
+  };
+  for (const auto& pid : Split(Trim(*children), ' ')) {
+    if (pid.empty() || !is_program(pid)) {
+      continue;
+    }
+    UniqueFd fd(static_cast<int>(::syscall(SYS_pidfd_open, std::stoi(pid), 0)));
+    if (!fd.valid() || !is_program(pid)) {
+      return false;
+    }
+    return ::syscall(SYS_pidfd_send_signal, fd.get(), sig, nullptr, 0) == 0;
+  }
+  return false;
+}
+
 // arg_start, arg_end, env_start, env_end of this process: fields 48-51 of /proc/self/stat,
 // counted after the ")" that closes the command name (which may itself hold spaces).
 std::pair<char*, char*> HostArgsAndEnv() {
@@ -500,6 +539,7 @@ Result<Outcome> Run(const Policy& policy, const RunRequest& request, const HostC
   KillReason kill_reason = KillReason::kNone;
   bool child_exited = false;
   bool out_open = true, err_open = true;
+  bool signal_open = request.signal_fd >= 0;
   ChildError child_error{};
   bool have_child_error = false;
   int32_t program_status = 0;
@@ -580,6 +620,9 @@ Result<Outcome> Run(const Policy& policy, const RunRequest& request, const HostC
     size_t i_cancel = (request.cancel_fd >= 0 && kill_reason == KillReason::kNone)
                           ? add(request.cancel_fd, POLLIN)
                           : SIZE_MAX;
+    size_t i_signal = (signal_open && !have_program_status && kill_reason == KillReason::kNone)
+                          ? add(request.signal_fd, POLLIN)
+                          : SIZE_MAX;
 
     // Wake for the wall deadline and for CPU polling: every 10 ms, often enough that a tight
     // loop overruns a CPU limit by about one poll interval per core.
@@ -640,6 +683,18 @@ Result<Outcome> Run(const Policy& policy, const RunRequest& request, const HostC
     }
     if (ready(i_cancel)) {
       kill_box(KillReason::kCancelled);
+    }
+    if (ready(i_signal)) {
+      unsigned char sigs[16];
+      ssize_t n = ::read(request.signal_fd, sigs, sizeof sigs);
+      if (n <= 0 && !(n < 0 && (errno == EINTR || errno == EAGAIN))) {
+        signal_open = false;  // the sender is gone; nothing more will come
+      }
+      for (ssize_t k = 0; k < n; ++k) {
+        if (sigs[k] > 0 && sigs[k] < NSIG) {
+          (void)SignalProgram(static_cast<pid_t>(pid), sigs[k]);
+        }
+      }
     }
     if (ready(i_pid)) {
       siginfo_t info = {};

@@ -50,6 +50,11 @@ Status InteractiveRun::OpenPipes() {
   }
   cancel_read_.reset(p[0]);
   cancel_write_.reset(p[1]);
+  if (::pipe2(p, O_CLOEXEC | O_NONBLOCK) != 0) {
+    return ErrnoError("pipe2 (signals)");
+  }
+  signal_read_.reset(p[0]);
+  signal_write_.reset(p[1]);
   return OkStatus();
 }
 
@@ -67,6 +72,7 @@ Status InteractiveRun::Start(JobService& jobs, engine::Job job, bool compiled,
   engine::RunHooks hooks;
   hooks.stdin_fd = stdin_read_.get();
   hooks.cancel_fd = cancel_read_.get();
+  hooks.signal_fd = signal_read_.get();
   hooks.on_output = [weak, cb](int stream, std::string_view data) {
     if (auto self = weak.lock()) {
       self->Touch();
@@ -164,6 +170,18 @@ void InteractiveRun::Kill(Ending why) {
     abort_writer_ = true;
   }
   cv_.notify_all();
+}
+
+void InteractiveRun::Signal(int sig) {
+  Touch();
+  if (sig == SIGKILL) {
+    Kill(Ending::kKilled);
+    return;
+  }
+  if (signal_write_.valid() && sig > 0 && sig < 256) {
+    unsigned char b = static_cast<unsigned char>(sig);
+    (void)!::write(signal_write_.get(), &b, 1);
+  }
 }
 
 void InteractiveRun::WriterLoop() {
@@ -291,12 +309,14 @@ class NativeRunHandler : public WsHandler, public std::enable_shared_from_this<N
     } else if (type == "kill" || type == "signal") {
       if (type == "signal") {
         std::string sig = JStr(msg, "signal", "");
-        if (sig != "SIGINT" && sig != "SIGTERM" && sig != "SIGKILL") {
+        int number = sig == "SIGINT" ? SIGINT : sig == "SIGTERM" ? SIGTERM : sig == "SIGKILL" ? SIGKILL : 0;
+        if (number == 0) {
           FailLocked(BadRequest("signal", "expected SIGINT, SIGTERM or SIGKILL"), 1008);
           return;
         }
+        run_->Signal(number);  // the program may handle SIGINT and SIGTERM
+        return;
       }
-      // The engine can only end the whole run; every signal ends it.
       run_->Kill(InteractiveRun::Ending::kKilled);
     } else if (type == "start") {
       FailLocked(BadRequest("type", "the run has already started"), 1008);
@@ -499,23 +519,31 @@ class PistonConnectHandler : public WsHandler,
         CloseLocked(4003, "Not yet initialized");
         return;
       }
-      static const char* const kSignals[] = {
-          "SIGHUP",  "SIGINT",  "SIGQUIT", "SIGILL",  "SIGTRAP", "SIGABRT", "SIGBUS",
-          "SIGFPE",  "SIGKILL", "SIGUSR1", "SIGSEGV", "SIGUSR2", "SIGPIPE", "SIGALRM",
-          "SIGTERM", "SIGSTKFLT", "SIGCHLD", "SIGCONT", "SIGSTOP", "SIGTSTP", "SIGTTIN",
-          "SIGTTOU", "SIGURG",  "SIGXCPU", "SIGXFSZ", "SIGVTALRM", "SIGPROF", "SIGWINCH",
-          "SIGIO",   "SIGPWR",  "SIGSYS"};
+      // Piston's list (its ws handler accepts these names and sends the signal to the process).
+      static const std::pair<const char*, int> kSignals[] = {
+          {"SIGHUP", SIGHUP},   {"SIGINT", SIGINT},       {"SIGQUIT", SIGQUIT},
+          {"SIGILL", SIGILL},   {"SIGTRAP", SIGTRAP},     {"SIGABRT", SIGABRT},
+          {"SIGBUS", SIGBUS},   {"SIGFPE", SIGFPE},       {"SIGKILL", SIGKILL},
+          {"SIGUSR1", SIGUSR1}, {"SIGSEGV", SIGSEGV},     {"SIGUSR2", SIGUSR2},
+          {"SIGPIPE", SIGPIPE}, {"SIGALRM", SIGALRM},     {"SIGTERM", SIGTERM},
+          {"SIGSTKFLT", SIGSTKFLT}, {"SIGCHLD", SIGCHLD}, {"SIGCONT", SIGCONT},
+          {"SIGSTOP", SIGSTOP}, {"SIGTSTP", SIGTSTP},     {"SIGTTIN", SIGTTIN},
+          {"SIGTTOU", SIGTTOU}, {"SIGURG", SIGURG},       {"SIGXCPU", SIGXCPU},
+          {"SIGXFSZ", SIGXFSZ}, {"SIGVTALRM", SIGVTALRM}, {"SIGPROF", SIGPROF},
+          {"SIGWINCH", SIGWINCH}, {"SIGIO", SIGIO},       {"SIGPWR", SIGPWR},
+          {"SIGSYS", SIGSYS}};
       std::string sig = JStr(msg, "signal", "");
-      bool known = false;
-      for (const char* s : kSignals) {
-        known = known || sig == s;
+      int number = 0;
+      for (const auto& [name, value] : kSignals) {
+        if (sig == name) {
+          number = value;
+        }
       }
-      if (!known) {
+      if (number == 0) {
         CloseLocked(4005, "Invalid signal");
         return;
       }
-      // The engine can only end the whole run: every signal ends it.
-      run_->Kill(InteractiveRun::Ending::kKilled);
+      run_->Signal(number);
     }
   }
 

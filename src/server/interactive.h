@@ -43,6 +43,9 @@ class InteractiveRun : public std::enable_shared_from_this<InteractiveRun> {
   void CloseStdin();
   // Ends the run (the engine reports SE "cancelled"; on_done gets `why`).
   void Kill(Ending why);
+  // Delivers sig to the running program (which may handle it, as with a terminal's Ctrl-C);
+  // SIGKILL ends the run like Kill(kKilled). Before the program starts it is dropped.
+  void Signal(int sig);
 
  private:
   InteractiveRun() = default;
@@ -55,6 +58,8 @@ class InteractiveRun : public std::enable_shared_from_this<InteractiveRun> {
   UniqueFd stdin_write_;
   UniqueFd cancel_read_;
   UniqueFd cancel_write_;
+  UniqueFd signal_read_;
+  UniqueFd signal_write_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::string> pending_;

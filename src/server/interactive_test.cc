@@ -102,19 +102,47 @@ TEST(NativeWsTest, EchoesStdinUntilClosed) {
   h->OnClose();
 }
 
-TEST(NativeWsTest, KillEndsTheRun) {
-  TestEnv env;
-  auto conn = std::make_shared<FakeConnection>();
+// A native run of the fake "echo" language, with "a\n" sent to its stdin.
+std::shared_ptr<WsHandler> StartEchoAndSendA(TestEnv& env,
+                                             const std::shared_ptr<FakeConnection>& conn) {
   auto h = MakeNativeRunHandler(env.ctx());
   h->OnOpen(conn);
   h->OnMessage(R"({"type":"start","language":"echo","files":[{"name":"m","content":"x"}]})");
   h->OnMessage(R"({"type":"stdin","data":"a\n"})");
+  return h;
+}
+
+TEST(NativeWsTest, KillAndSigkillEndTheRun) {
+  for (const char* ending : {R"({"type":"kill"})", R"({"type":"signal","signal":"SIGKILL"})"}) {
+    TestEnv env;
+    auto conn = std::make_shared<FakeConnection>();
+    auto h = StartEchoAndSendA(env, conn);
+    ASSERT_TRUE(conn->WaitFor("stdout"));
+    h->OnMessage(ending);
+    auto msgs = conn->WaitClosed();
+    EXPECT_EQ(msgs.back()["type"], "exit") << ending;
+    EXPECT_EQ(msgs.back()["result"]["status"], "SG") << ending;
+    EXPECT_EQ(msgs.back()["result"]["message"], "killed on request") << ending;
+    h->OnClose();
+  }
+}
+
+// SIGINT and SIGTERM go to the program, which may handle them (the fake echo program reports
+// them on stderr and goes on); the run ends when the program does.
+TEST(NativeWsTest, SigintReachesTheProgramWhichGoesOn) {
+  TestEnv env;
+  auto conn = std::make_shared<FakeConnection>();
+  auto h = StartEchoAndSendA(env, conn);
   ASSERT_TRUE(conn->WaitFor("stdout"));
   h->OnMessage(R"({"type":"signal","signal":"SIGINT"})");
+  ASSERT_TRUE(conn->WaitFor("stderr"));
+  h->OnMessage(R"({"type":"stdin","data":"b\n"})");
+  h->OnMessage(R"({"type":"stdin_close"})");
   auto msgs = conn->WaitClosed();
+  EXPECT_EQ(Collect(msgs, "stdout"), "a\nb\n");
+  EXPECT_EQ(Collect(msgs, "stderr"), "signal 2\n");
   EXPECT_EQ(msgs.back()["type"], "exit");
-  EXPECT_EQ(msgs.back()["result"]["status"], "SG");
-  EXPECT_EQ(msgs.back()["result"]["message"], "killed on request");
+  EXPECT_EQ(msgs.back()["status"], "OK");
   h->OnClose();
 }
 

@@ -333,6 +333,36 @@ TEST_F(IsolationTest, ExitCodesAndSignalsAreReported) {
   EXPECT_THAT(nf->message, HasSubstr("not found"));
 }
 
+// A signal sent through signal_fd reaches the program (pid 2 in the box), which may handle it:
+// the way a terminal's Ctrl-C reaches a program. The box's init is not hit: the run ends with
+// the program's own exit status.
+TEST_F(IsolationTest, SignalsSentToTheRunReachTheProgram) {
+  int fds[2];
+  ASSERT_EQ(::pipe2(fds, O_CLOEXEC | O_NONBLOCK), 0);
+  UniqueFd sig_read(fds[0]), sig_write(fds[1]);
+  sandbox::RunRequest req;
+  req.argv = {"/bin/sh", "-c", "trap 'echo got INT; exit 3' INT; echo ready; while :; do :; done"};
+  req.signal_fd = sig_read.get();
+  std::string seen;
+  req.on_output = [&](int stream, std::string_view data) {
+    bool was_ready = seen.find("ready") != std::string::npos;
+    if (stream == 1) {
+      seen.append(data);
+    }
+    if (!was_ready && seen.find("ready") != std::string::npos) {
+      unsigned char sig = SIGINT;
+      (void)!::write(sig_write.get(), &sig, 1);
+    }
+  };
+  sandbox::Policy p = ProbePolicy();
+  p.limits.wall_time = 5s;
+  auto r = sandbox::Run(p, req, TestHost());
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->status, RunStatus::kRuntimeError) << r->message;
+  EXPECT_EQ(r->exit_code, 3);
+  EXPECT_EQ(seen, "ready\ngot INT\n");
+}
+
 // ---- cleanup: nothing survives ------------------------------------------------------------------
 class CleanupTest : public BoxTest {};
 

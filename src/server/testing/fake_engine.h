@@ -7,7 +7,8 @@
 //   "boom"                    Run returns an Error (kInternal)
 // A file content "exit N" makes the run exit with code N (RE); "segv" makes it SG; "tle" TLE;
 // "mle" MLE; "ole" OLE. With hooks.stdin_fd set it echoes stdin as it arrives through on_output
-// until EOF or cancel_fd becomes readable (then SE "cancelled").
+// until EOF or cancel_fd becomes readable (then SE "cancelled"); each signal number arriving on
+// hooks.signal_fd is reported on stderr as "signal N\n", as a program handling it would.
 
 #include <poll.h>
 #include <unistd.h>
@@ -162,8 +163,11 @@ class FakeEngine : public Engine {
   static bool Interactive(const RunHooks& hooks, sandbox::Outcome* o) {
     char buf[4096];
     for (;;) {
-      pollfd fds[2] = {{hooks.stdin_fd, POLLIN, 0}, {hooks.cancel_fd, POLLIN, 0}};
-      int n = ::poll(fds, hooks.cancel_fd >= 0 ? 2 : 1, 10000);
+      // poll skips entries with a negative fd.
+      pollfd fds[3] = {{hooks.stdin_fd, POLLIN, 0},
+                       {hooks.cancel_fd, POLLIN, 0},
+                       {hooks.signal_fd, POLLIN, 0}};
+      int n = ::poll(fds, 3, 10000);
       if (n <= 0) {
         o->status = sandbox::RunStatus::kTimeLimit;
         o->message = "wall time limit exceeded";
@@ -174,6 +178,16 @@ class FakeEngine : public Engine {
         o->exit_code = -1;
         o->message = "cancelled";
         return false;
+      }
+      if (hooks.signal_fd >= 0 && (fds[2].revents & POLLIN)) {
+        unsigned char sig = 0;
+        if (::read(hooks.signal_fd, &sig, 1) == 1 && hooks.on_output) {
+          hooks.on_output(2, "signal " + std::to_string(sig) + "\n");
+        }
+        continue;
+      }
+      if (!(fds[0].revents & (POLLIN | POLLHUP))) {
+        continue;
       }
       ssize_t got = ::read(hooks.stdin_fd, buf, sizeof buf);
       if (got <= 0) {
