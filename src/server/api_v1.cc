@@ -48,15 +48,24 @@ bool ParseBody(const HttpRequest& req, json* body, const Respond& respond) {
   return true;
 }
 
-void RunAndWait(ApiContext& ctx, const HttpRequest& req, const PathParams&, Respond respond) {
+// The request body as a Job; false after answering the client with the error.
+bool DecodeJobBody(ApiContext& ctx, const HttpRequest& req, engine::Job* job,
+                   const Respond& respond) {
   json body;
   if (!ParseBody(req, &body, respond)) {
-    return;
+    return false;
   }
-  engine::Job job;
   ApiError err;
-  if (!DecodeRequest(ctx, body, DecodeOptions{}, &job, &err)) {
+  if (!DecodeRequest(ctx, body, DecodeOptions{}, job, &err)) {
     respond(NativeError(err));
+    return false;
+  }
+  return true;
+}
+
+void RunAndWait(ApiContext& ctx, const HttpRequest& req, const PathParams&, Respond respond) {
+  engine::Job job;
+  if (!DecodeJobBody(ctx, req, &job, respond)) {
     return;
   }
   auto shared_respond = std::make_shared<Respond>(std::move(respond));
@@ -74,14 +83,8 @@ void RunAndWait(ApiContext& ctx, const HttpRequest& req, const PathParams&, Resp
 }
 
 void SubmitJob(ApiContext& ctx, const HttpRequest& req, const PathParams&, Respond respond) {
-  json body;
-  if (!ParseBody(req, &body, respond)) {
-    return;
-  }
   engine::Job job;
-  ApiError err;
-  if (!DecodeRequest(ctx, body, DecodeOptions{}, &job, &err)) {
-    respond(NativeError(err));
+  if (!DecodeJobBody(ctx, req, &job, respond)) {
     return;
   }
   auto id = ctx.jobs->Submit(job, json{{"x_api", "v1"}});

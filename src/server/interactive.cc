@@ -258,24 +258,65 @@ json OutcomeFromResult(const Result<engine::JobResult>& result, InteractiveRun::
   return r;
 }
 
-class NativeRunHandler : public WsHandler, public std::enable_shared_from_this<NativeRunHandler> {
+// What both WebSocket protocols share: the session counts as interactive while it is open, the
+// client must start a run within Derived::kInitLimit (else Derived::InitTimedOutLocked()), and a
+// client that goes away ends its run.
+template <typename Derived>
+class InteractiveSession : public WsHandler, public std::enable_shared_from_this<Derived> {
  public:
-  explicit NativeRunHandler(ApiContext& ctx) : ctx_(ctx) {}
+  explicit InteractiveSession(ApiContext& ctx) : ctx_(ctx) {}
 
   void OnOpen(std::shared_ptr<WsConnection> conn) override {
     std::lock_guard<std::mutex> lock(mu_);
     conn_ = std::move(conn);
     ctx_.jobs->AdjustInteractive(1);
     counted_ = true;
-    std::weak_ptr<NativeRunHandler> weak = weak_from_this();
-    init_timer_ = ctx_.timers->After(std::chrono::seconds(10), [weak] {
+    std::weak_ptr<Derived> weak = this->weak_from_this();
+    init_timer_ = ctx_.timers->After(Derived::kInitLimit, [weak] {
       if (auto self = weak.lock()) {
         std::lock_guard<std::mutex> l(self->mu_);
         if (!self->run_ && !self->finished_) {
-          self->FailLocked({400, "invalid_argument", "no start message within 10 s", ""}, 1008);
+          self->InitTimedOutLocked();
         }
       }
     });
+  }
+
+  void OnClose() override {
+    std::shared_ptr<InteractiveRun> run;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      closed_ = true;
+      run = run_;
+      ctx_.timers->Cancel(init_timer_);
+      if (counted_) {
+        ctx_.jobs->AdjustInteractive(-1);
+        counted_ = false;
+      }
+    }
+    if (run) {
+      run->Kill(InteractiveRun::Ending::kClientGone);
+    }
+  }
+
+ protected:
+  ApiContext& ctx_;
+  std::mutex mu_;
+  std::shared_ptr<WsConnection> conn_;
+  std::shared_ptr<InteractiveRun> run_;
+  uint64_t init_timer_ = 0;
+  bool finished_ = false;
+  bool closed_ = false;
+  bool counted_ = false;
+};
+
+class NativeRunHandler : public InteractiveSession<NativeRunHandler> {
+ public:
+  static constexpr std::chrono::seconds kInitLimit{10};
+  explicit NativeRunHandler(ApiContext& ctx) : InteractiveSession(ctx) {}
+
+  void InitTimedOutLocked() {
+    FailLocked({400, "invalid_argument", "no start message within 10 s", ""}, 1008);
   }
 
   void OnMessage(const std::string& text) override {
@@ -325,22 +366,6 @@ class NativeRunHandler : public WsHandler, public std::enable_shared_from_this<N
     }
   }
 
-  void OnClose() override {
-    std::shared_ptr<InteractiveRun> run;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      closed_ = true;
-      run = run_;
-      ctx_.timers->Cancel(init_timer_);
-      if (counted_) {
-        ctx_.jobs->AdjustInteractive(-1);
-        counted_ = false;
-      }
-    }
-    if (run) {
-      run->Kill(InteractiveRun::Ending::kClientGone);
-    }
-  }
 
  private:
   void FailLocked(const ApiError& e, int close_code) {
@@ -451,41 +476,18 @@ class NativeRunHandler : public WsHandler, public std::enable_shared_from_this<N
       run_->Kill(InteractiveRun::Ending::kClientGone);
     }
   }
-
-  ApiContext& ctx_;
-  std::mutex mu_;
-  std::shared_ptr<WsConnection> conn_;
-  std::shared_ptr<InteractiveRun> run_;
-  uint64_t init_timer_ = 0;
-  bool finished_ = false;
-  bool closed_ = false;
-  bool counted_ = false;
 };
 
 // ---------------------------------------------------------------------------------------------
 // Piston: /api/v2/connect (api/src/api/v2.js, router.ws('/connect'))
 
-class PistonConnectHandler : public WsHandler,
-                             public std::enable_shared_from_this<PistonConnectHandler> {
+class PistonConnectHandler : public InteractiveSession<PistonConnectHandler> {
  public:
-  explicit PistonConnectHandler(ApiContext& ctx) : ctx_(ctx) {}
+  // v2.js: "Terminate the socket after 1 second, if not initialized."
+  static constexpr std::chrono::seconds kInitLimit{1};
+  explicit PistonConnectHandler(ApiContext& ctx) : InteractiveSession(ctx) {}
 
-  void OnOpen(std::shared_ptr<WsConnection> conn) override {
-    std::lock_guard<std::mutex> lock(mu_);
-    conn_ = std::move(conn);
-    ctx_.jobs->AdjustInteractive(1);
-    counted_ = true;
-    std::weak_ptr<PistonConnectHandler> weak = weak_from_this();
-    // v2.js: "Terminate the socket after 1 second, if not initialized."
-    init_timer_ = ctx_.timers->After(std::chrono::seconds(1), [weak] {
-      if (auto self = weak.lock()) {
-        std::lock_guard<std::mutex> l(self->mu_);
-        if (!self->run_ && !self->finished_) {
-          self->CloseLocked(4001, "Initialization Timeout");
-        }
-      }
-    });
-  }
+  void InitTimedOutLocked() { CloseLocked(4001, "Initialization Timeout"); }
 
   void OnMessage(const std::string& text) override {
     std::lock_guard<std::mutex> lock(mu_);
@@ -547,21 +549,6 @@ class PistonConnectHandler : public WsHandler,
     }
   }
 
-  void OnClose() override {
-    std::shared_ptr<InteractiveRun> run;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      run = run_;
-      ctx_.timers->Cancel(init_timer_);
-      if (counted_) {
-        ctx_.jobs->AdjustInteractive(-1);
-        counted_ = false;
-      }
-    }
-    if (run) {
-      run->Kill(InteractiveRun::Ending::kClientGone);
-    }
-  }
 
  private:
   void CloseLocked(int code, const std::string& reason) {
@@ -687,14 +674,6 @@ class PistonConnectHandler : public WsHandler,
       NotifyErrorLocked(s.error().message);
     }
   }
-
-  ApiContext& ctx_;
-  std::mutex mu_;
-  std::shared_ptr<WsConnection> conn_;
-  std::shared_ptr<InteractiveRun> run_;
-  uint64_t init_timer_ = 0;
-  bool finished_ = false;
-  bool counted_ = false;
 };
 
 }  // namespace

@@ -65,24 +65,17 @@ void Metrics::RecordRejected(const std::string& reason) {
 std::string Metrics::Render(const QueueGauges& g) const {
   std::lock_guard<std::mutex> lock(mu_);
   std::string out;
-  out += "# HELP runbox_queue_depth Jobs waiting in the queue.\n";
-  out += "# TYPE runbox_queue_depth gauge\n";
-  out += "runbox_queue_depth " + std::to_string(g.waiting) + "\n";
-  out += "# HELP runbox_queue_capacity Jobs that may wait before submissions get 503.\n";
-  out += "# TYPE runbox_queue_capacity gauge\n";
-  out += "runbox_queue_capacity " + std::to_string(g.capacity) + "\n";
-  out += "# HELP runbox_jobs_running Jobs being run by the engine now.\n";
-  out += "# TYPE runbox_jobs_running gauge\n";
-  out += "runbox_jobs_running " + std::to_string(g.running) + "\n";
-  out += "# HELP runbox_slots Box slots of the engine.\n";
-  out += "# TYPE runbox_slots gauge\n";
-  out += "runbox_slots " + std::to_string(g.slots) + "\n";
-  out += "# HELP runbox_slots_busy Box slots running a box now.\n";
-  out += "# TYPE runbox_slots_busy gauge\n";
-  out += "runbox_slots_busy " + std::to_string(g.busy_slots) + "\n";
-  out += "# HELP runbox_interactive_sessions Open interactive (WebSocket) runs.\n";
-  out += "# TYPE runbox_interactive_sessions gauge\n";
-  out += "runbox_interactive_sessions " + std::to_string(g.interactive) + "\n";
+  auto gauge = [&out](const char* name, const char* help, int64_t value) {
+    out += std::string("# HELP ") + name + " " + help + "\n";
+    out += std::string("# TYPE ") + name + " gauge\n";
+    out += std::string(name) + " " + std::to_string(value) + "\n";
+  };
+  gauge("runbox_queue_depth", "Jobs waiting in the queue.", g.waiting);
+  gauge("runbox_queue_capacity", "Jobs that may wait before submissions get 503.", g.capacity);
+  gauge("runbox_jobs_running", "Jobs being run by the engine now.", g.running);
+  gauge("runbox_slots", "Box slots of the engine.", g.slots);
+  gauge("runbox_slots_busy", "Box slots running a box now.", g.busy_slots);
+  gauge("runbox_interactive_sessions", "Open interactive (WebSocket) runs.", g.interactive);
 
   out += "# HELP runbox_runs_total Finished jobs by overall status.\n";
   out += "# TYPE runbox_runs_total counter\n";

@@ -10,6 +10,7 @@
 // {"error": "..."}, which the client turns into an exception.
 
 #include <memory>
+#include <optional>
 
 #include "server/api.h"
 
@@ -237,28 +238,34 @@ void Create(ApiContext& ctx, const HttpRequest& req, Respond respond) {
                            [answer] { answer("running"); });
 }
 
-void GetStatus(ApiContext& ctx, const HttpRequest& req, Respond respond) {
+// The runner the request's `id` names; nullopt after answering 404.
+std::optional<store::JobRecord> FindRunner(ApiContext& ctx, const HttpRequest& req,
+                                           const Respond& respond) {
   std::map<std::string, std::string> p;
   ParamsOf(req, &p);
   std::string id = p["id"];
   auto record = ctx.jobs->Get(id);
   if (!record) {
     respond(PaizaError(404, "runner " + id + " not found", id));
+    return std::nullopt;
+  }
+  return *std::move(record);
+}
+
+void GetStatus(ApiContext& ctx, const HttpRequest& req, Respond respond) {
+  auto record = FindRunner(ctx, req, respond);
+  if (!record) {
     return;
   }
   respond(JsonResponse(
-      200, json{{"id", id},
+      200, json{{"id", record->id},
                 {"status", record->state == store::JobState::kDone ? "completed" : "running"},
                 {"error", nullptr}}));
 }
 
 void GetDetails(ApiContext& ctx, const HttpRequest& req, Respond respond) {
-  std::map<std::string, std::string> p;
-  ParamsOf(req, &p);
-  std::string id = p["id"];
-  auto record = ctx.jobs->Get(id);
+  auto record = FindRunner(ctx, req, respond);
   if (!record) {
-    respond(PaizaError(404, "runner " + id + " not found", id));
     return;
   }
   respond(JsonResponse(200, Details(*record)));
