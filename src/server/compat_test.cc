@@ -339,10 +339,7 @@ TEST(Judge0MappingTest, QueueFullIs503) {
   ServerConfig cfg = TestEnv::DefaultConfig();
   cfg.queue_size = 1;
   TestEnv env(cfg, 1);
-  json slow = {{"language", "slow"}, {"files", {{{"name", "m"}, {"content", ""}}}}};
-  ASSERT_EQ(env.Call("POST", "/api/v1/jobs", slow.dump()).status, 202);
-  env.engine().WaitForSlow(1);
-  ASSERT_EQ(env.Call("POST", "/api/v1/jobs", slow.dump()).status, 202);
+  ASSERT_NO_FATAL_FAILURE(env.FillQueueWithSlowJobs());
   json e = env.CallJson("POST", "/submissions", R"({"source_code":"x","language_id":75})", 503);
   EXPECT_EQ(e["error"], "queue is full");
   env.engine().OpenGate();

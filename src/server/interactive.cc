@@ -299,6 +299,21 @@ class InteractiveSession : public WsHandler, public std::enable_shared_from_this
     }
   }
 
+  // For a run's completion callback: marks the session finished. False when it already was (it
+  // ended first: an error, a timeout); a session already gone does not count as finished.
+  static bool MarkFinished(const std::weak_ptr<Derived>& weak) {
+    auto self = weak.lock();
+    if (!self) {
+      return true;
+    }
+    std::lock_guard<std::mutex> lock(self->mu_);
+    if (self->finished_) {
+      return false;
+    }
+    self->finished_ = true;
+    return true;
+  }
+
  protected:
   ApiContext& ctx_;
   std::mutex mu_;
@@ -427,13 +442,8 @@ class NativeRunHandler : public InteractiveSession<NativeRunHandler> {
     std::chrono::milliseconds idle = ctx_.config->ws_idle_timeout;
     cb.on_done = [weak, conn, started_sent, idle](Result<engine::JobResult> result, bool started,
                                                   InteractiveRun::Ending ending) {
-      auto self = weak.lock();
-      if (self) {
-        std::lock_guard<std::mutex> lock(self->mu_);
-        if (self->finished_) {
-          return;
-        }
-        self->finished_ = true;
+      if (!MarkFinished(weak)) {
+        return;
       }
       if (!started) {
         conn->Send(Dump(json{{"type", "error"},
@@ -618,13 +628,8 @@ class PistonConnectHandler : public InteractiveSession<PistonConnectHandler> {
     cb.on_done = [weak, conn, compiled, run_stage_sent](Result<engine::JobResult> result,
                                                         bool started,
                                                         InteractiveRun::Ending ending) {
-      auto self = weak.lock();
-      if (self) {
-        std::lock_guard<std::mutex> lock(self->mu_);
-        if (self->finished_) {
-          return;
-        }
-        self->finished_ = true;
+      if (!MarkFinished(weak)) {
+        return;
       }
       if (!started || !result) {
         conn->Send(Dump(json{{"type", "error"},

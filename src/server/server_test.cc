@@ -176,11 +176,9 @@ TEST(NativeApiTest, QueueFullIs503WithRetryAfter) {
   ServerConfig cfg = TestEnv::DefaultConfig();
   cfg.queue_size = 1;
   TestEnv env(cfg, 1);
-  json slow = {{"language", "slow"}, {"files", {{{"name", "m"}, {"content", ""}}}}};
-  ASSERT_EQ(env.Call("POST", "/api/v1/jobs", slow.dump()).status, 202);
-  env.engine().WaitForSlow(1);
-  ASSERT_EQ(env.Call("POST", "/api/v1/jobs", slow.dump()).status, 202);
-  HttpResponse r = env.Call("POST", "/api/v1/jobs", slow.dump());
+  ASSERT_NO_FATAL_FAILURE(env.FillQueueWithSlowJobs());
+  HttpResponse r = env.Call("POST", "/api/v1/jobs",
+                            R"({"language":"slow","files":[{"name":"m","content":""}]})");
   EXPECT_EQ(r.status, 503);
   bool retry = false;
   for (auto& h : r.headers) {

@@ -75,6 +75,15 @@ class TestEnv {
     return future.get();
   }
 
+  // With one worker and queue_size 1: a "slow" job running and one waiting, so the next
+  // submission finds the queue full. OpenGate() (or the destructor) lets them finish.
+  void FillQueueWithSlowJobs() {
+    json slow = {{"language", "slow"}, {"files", {{{"name", "m"}, {"content", ""}}}}};
+    ASSERT_EQ(Call("POST", "/api/v1/jobs", slow.dump()).status, 202);
+    engine_.WaitForSlow(1);
+    ASSERT_EQ(Call("POST", "/api/v1/jobs", slow.dump()).status, 202);
+  }
+
   json CallJson(const std::string& method, const std::string& target, const std::string& body,
                 int expect_status) {
     HttpResponse r = Call(method, target, body);
