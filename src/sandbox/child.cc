@@ -12,6 +12,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -22,6 +23,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <initializer_list>
 
 #include "sandbox/child_plan.h"
 
@@ -189,7 +191,73 @@ void ResetSignals() {
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
 }
 
-[[noreturn]] void ExecProgram(const ChildPlan& plan) {
+// The program to run, received with the second go-ahead.
+struct Program {
+  char** argv = nullptr;
+  char** exec_paths = nullptr;
+  size_t exec_count = 0;
+};
+
+bool ReadFully(int fd, void* buf, size_t len) {
+  char* p = static_cast<char*>(buf);
+  while (len > 0) {
+    ssize_t n = ::read(fd, p, len);
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n <= 0) {
+      return false;
+    }
+    p += n;
+    len -= static_cast<size_t>(n);
+  }
+  return true;
+}
+
+// Waits for the second go-ahead and reads the program it carries into fresh anonymous memory
+// (mmap: no allocator in this copy of a multi-threaded process). EOF means the supervisor gave
+// up on this box (a prepared box closed unused): exit quietly.
+Program ReceiveProgram(const ChildPlan& plan) {
+  ProgramHeader h{};
+  if (!ReadFully(plan.sync_fd, &h, sizeof h)) {
+    ::_exit(127);
+  }
+  if (h.bytes == 0 || h.bytes > kMaxProgramBytes || h.argc == 0 || h.exec_count == 0 ||
+      h.argc > kMaxProgramStrings || h.exec_count > kMaxProgramStrings) {
+    errno = EINVAL;
+    Fail(plan, ChildStage::kSync);
+  }
+  size_t pointers = (static_cast<size_t>(h.argc) + 1 + h.exec_count + 1) * sizeof(char*);
+  void* mem = ::mmap(nullptr, pointers + h.bytes, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (mem == MAP_FAILED) {
+    Fail(plan, ChildStage::kSync);
+  }
+  char** ptrs = static_cast<char**>(mem);
+  char* strings = static_cast<char*>(mem) + pointers;
+  if (!ReadFully(plan.sync_fd, strings, h.bytes) || strings[h.bytes - 1] != '\0') {
+    errno = EPROTO;
+    Fail(plan, ChildStage::kSync);
+  }
+  size_t want = static_cast<size_t>(h.argc) + h.exec_count;
+  char* p = strings;
+  for (size_t i = 0; i < want; ++i) {
+    if (p >= strings + h.bytes) {
+      errno = EPROTO;
+      Fail(plan, ChildStage::kSync);
+    }
+    ptrs[i + (i >= h.argc ? 1 : 0)] = p;  // argv, nullptr, exec paths
+    while (*p != '\0') {
+      ++p;
+    }
+    ++p;
+  }
+  ptrs[h.argc] = nullptr;
+  ptrs[h.argc + 1 + h.exec_count] = nullptr;
+  return Program{ptrs, ptrs + h.argc + 1, h.exec_count};
+}
+
+[[noreturn]] void ExecProgram(const ChildPlan& plan, const Program& program) {
   ResetSignals();
   // Only stdin, stdout and stderr stay open: the error pipe is CLOEXEC and goes with execve.
   if (::dup2(plan.stdin_fd, 0) < 0 || ::dup2(plan.stdout_fd, 1) < 0 ||
@@ -203,8 +271,8 @@ void ResetSignals() {
   ::syscall(SYS_close_range, static_cast<unsigned>(keep + 1), ~0U, 0U);
   // Of all candidates, report the most telling failure: EACCES beats ENOENT (like execvp).
   int err = ENOENT;
-  for (size_t i = 0; i < plan.exec_path_count; ++i) {
-    ::execve(plan.exec_paths[i], plan.argv, plan.envp);
+  for (size_t i = 0; i < program.exec_count; ++i) {
+    ::execve(program.exec_paths[i], program.argv, plan.envp);
     if (errno != ENOENT && errno != ENOTDIR) {
       err = errno;
     }
@@ -255,19 +323,56 @@ void WaitForParent(const ChildPlan& plan) {
   }
 }
 
+// Closes every descriptor inherited from the parent except the ones the plan names. The parent
+// may be a server: a box must not hold its listening socket, its clients' connections or its
+// database, least of all a prepared box, which waits for its job indefinitely (a connection the
+// server closed would stay open while a copy of it lives here).
+void CloseInheritedFds(const ChildPlan& plan) {
+  constexpr size_t kMax = 16;
+  int keep[kMax];
+  size_t n = 0;
+  auto add = [&](int fd) {
+    if (fd >= 0 && n < kMax) {
+      keep[n++] = fd;
+    }
+  };
+  for (int fd : {plan.sync_fd, plan.ready_fd, plan.error_fd, plan.status_fd, plan.stdin_fd,
+                 plan.stdout_fd, plan.stderr_fd}) {
+    add(fd);
+  }
+  for (size_t i = 0; i < plan.cgroup_join_count; ++i) {
+    add(plan.cgroup_join_fds[i]);
+  }
+  if (n == kMax) {
+    return;  // more than a plan ever holds: keep everything rather than close a needed one
+  }
+  for (size_t i = 1; i < n; ++i) {  // insertion sort: no library calls here
+    for (size_t j = i; j > 0 && keep[j - 1] > keep[j]; --j) {
+      int t = keep[j];
+      keep[j] = keep[j - 1];
+      keep[j - 1] = t;
+    }
+  }
+  unsigned next = 0;  // the lowest descriptor not yet known to be kept or closed
+  for (size_t i = 0; i < n; ++i) {
+    unsigned fd = static_cast<unsigned>(keep[i]);
+    if (fd > next) {
+      ::syscall(SYS_close_range, next, fd - 1, 0U);
+    }
+    next = fd + 1;
+  }
+  ::syscall(SYS_close_range, next, ~0U, 0U);
+}
+
 }  // namespace
 
 void RunChild(const ChildPlan& plan) noexcept {
   // 1. Die with the supervisor thread: a SIGKILLed runbox takes its box with it.
   ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-  // 2. Wait for the parent's first go-ahead (id maps written). The parent's pipe ends are closed
-  //    first, so a parent that died before this point reads as EOF instead of a hang.
-  ::close(plan.sync_write_fd);
-  for (int fd : plan.parent_fds) {
-    if (fd >= 0) {
-      ::close(fd);
-    }
-  }
+  // 2. Wait for the parent's first go-ahead (id maps written). Everything else inherited, the
+  //    parent's pipe ends included, is closed first, so a parent that died before this point
+  //    reads as EOF instead of a hang.
+  CloseInheritedFds(plan);
   // 2b. Join the box's v1 cgroups (a no-op on v2, where clone3 placed us). Done while the parent
   //     writes the id maps; the parent releases the program only after the ready byte, which
   //     comes after this, so nothing of the program runs outside the groups. A failure is
@@ -328,12 +433,13 @@ void RunChild(const ChildPlan& plan) noexcept {
     Fail(plan, ChildStage::kStdio);
   }
   // Tell the parent the box is built, and wait until it has filled the workdir (through
-  // /proc/<pid>/root): nothing of the program runs before that.
+  // /proc/<pid>/root) and sent the program: nothing of the program runs before that. A prepared
+  // box waits here until its job arrives.
   if (::write(plan.ready_fd, "r", 1) != 1) {
     Fail(plan, ChildStage::kSync);
   }
   ::close(plan.ready_fd);
-  WaitForParent(plan);
+  const Program program = ReceiveProgram(plan);
   ::close(plan.sync_fd);
   // A cgroup namespace made now (after we joined our v1 groups) is rooted at the box's own
   // cgroup, so /proc/self/cgroup inside shows "/" and nothing of the host's tree.
@@ -357,15 +463,15 @@ void RunChild(const ChildPlan& plan) noexcept {
   if (::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, plan.seccomp) != 0) {
     Fail(plan, ChildStage::kSeccomp);
   }
-  pid_t program = static_cast<pid_t>(::syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0));
-  if (program < 0) {
+  pid_t program_pid = static_cast<pid_t>(::syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0));
+  if (program_pid < 0) {
     Fail(plan, ChildStage::kFork);
   }
-  if (program == 0) {
+  if (program_pid == 0) {
     // 10. execve.
-    ExecProgram(plan);
+    ExecProgram(plan, program);
   }
-  RunInit(plan, program);
+  RunInit(plan, program_pid);
 }
 
 }  // namespace runbox::sandbox

@@ -51,16 +51,15 @@ struct ChildError {
 struct ChildPlan {
   // File descriptors in the child (inherited through clone; the parent keeps its own copies).
   // Two go-aheads arrive on sync_fd: the first when the id maps are written (the child then
-  // builds its file system), the second when the workdir is filled.
+  // builds its file system), the second, carrying the program (ProgramHeader), when the workdir
+  // is filled.
+  // The child closes every other inherited descriptor first (the parent's pipe ends among them,
+  // so that the parent's death reads as EOF or POLLERR on the child's ends).
   int sync_fd = -1;        // read end
-  int sync_write_fd = -1;  // write end, closed first so that a dead parent reads as EOF
   int ready_fd = -1;       // write end: one byte when the file system is built
   int error_fd = -1;       // write end, CLOEXEC: ChildError records
   int status_fd = -1;      // write end: init reports the program's wait status here
   int stdin_fd = -1, stdout_fd = -1, stderr_fd = -1;
-  // The parent's ends of those pipes, inherited through clone: closed first, so that the parent's
-  // death is visible as EOF/POLLERR on the child's ends.
-  int parent_fds[8] = {-1, -1, -1, -1, -1, -1, -1, -1};
   // cgroup v1: the `tasks` files of the box's groups; the child writes "0" to each before
   // anything else, then closes them (Cgroup::join_fds says why it is the child that does it).
   const int* cgroup_join_fds = nullptr;
@@ -92,12 +91,23 @@ struct ChildPlan {
   char* host_args_begin = nullptr;
   char* host_args_end = nullptr;
 
-  // execve candidates: argv[0] resolved against the box's PATH, tried in order.
-  const char* const* exec_paths = nullptr;
-  size_t exec_path_count = 0;
-  char* const* argv = nullptr;
+  // The program's environment. Its argv and exec candidates come later, with the second
+  // go-ahead (ProgramHeader): a prepared box is built before its program is known.
   char* const* envp = nullptr;
 };
+
+// The second go-ahead on sync_fd: this header, then `bytes` bytes of NUL-terminated strings:
+// argc strings of argv, then exec_count execve candidates (argv[0] resolved against the box's
+// PATH, tried in order).
+struct ProgramHeader {
+  uint32_t bytes;
+  uint32_t argc;
+  uint32_t exec_count;
+};
+// Bounds the child checks before it maps memory for the strings (Linux's own ARG_MAX-like cap
+// on one execve is far lower for argv; this only guards the child against a garbled header).
+constexpr uint32_t kMaxProgramBytes = 32u << 20;
+constexpr uint32_t kMaxProgramStrings = 1u << 20;
 
 // Runs in the child after clone(): builds the box, forks the program under a minimal init that
 // reports its wait status, and never returns. Async-signal-safe code only.

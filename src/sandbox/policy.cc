@@ -136,4 +136,10 @@ std::vector<std::string> DefaultEnvironment() {
   };
 }
 
+bool Policy::SameBox(const Policy& other) const {
+  return limits == other.limits && network == other.network && binds == other.binds &&
+         tmpfs == other.tmpfs && workdir == other.workdir && env == other.env &&
+         uid == other.uid && gid == other.gid && hostname == other.hostname;
+}
+
 }  // namespace runbox::sandbox

@@ -35,6 +35,8 @@ struct Limits {
   uint32_t open_files = 256;
   // RLIMIT_STACK. Deep recursion is common in judged programs; glibc's default is 8 MiB.
   uint64_t stack_bytes = 64ull << 20;
+
+  friend bool operator==(const Limits&, const Limits&) = default;
 };
 
 enum class Network {
@@ -47,6 +49,8 @@ struct Bind {
   std::string target;     // path inside the box
   bool writable = false;  // DANGER: a writable host path; runbox audit warns about it
   bool optional = false;  // skip silently when the source does not exist (default system binds)
+
+  friend bool operator==(const Bind&, const Bind&) = default;
 };
 
 struct Policy {
@@ -76,6 +80,9 @@ struct Policy {
 
   // Checks every field: sizes, times, paths (absolute, no ".."), bind sources that exist.
   Status Validate() const;
+  // True when both policies build the same box: every field but copy_in and copy_out (which
+  // the supervisor applies per run) is equal. A prepared Box fits the policies it equals.
+  bool SameBox(const Policy& other) const;
 };
 
 // The read-only system directories that runtimes need: /usr, /bin, /lib*, /etc pieces

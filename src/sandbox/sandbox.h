@@ -6,6 +6,7 @@
 // process or in other runbox processes, never share one.
 
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -44,8 +45,45 @@ struct RunRequest {
   std::optional<int> slot;        // a fixed slot; otherwise the first free one
 };
 
+// A box built ahead of its program: slot, cgroups with their limits, namespaces, file system and
+// the box's init, which waits. Run() then costs only the copy-in, the program and the verdict,
+// and Close() (the teardown) can come after the caller has used the Outcome: a server keeps
+// prepared boxes so that neither set-up nor teardown is on a request's path. Every box runs one
+// program and is never reused. Not thread-safe; move it between threads freely, but the box
+// dies with the thread that prepared it (its init has PR_SET_PDEATHSIG, which follows the
+// creating thread), so prepare boxes on a thread that outlives them.
+struct BoxOptions {
+  std::optional<int> slot;  // a fixed slot; otherwise the first free one
+  bool stdin_pipe = false;  // Run's request may carry stdin_fd; otherwise stdin is /dev/null
+};
+
+class Box {
+ public:
+  static Result<Box> Prepare(const Policy& policy, const HostConfig& host = HostConfig{},
+                             const BoxOptions& options = BoxOptions{});
+  Box(Box&&) noexcept;
+  Box& operator=(Box&&) noexcept;
+  ~Box();  // Close(), its error dropped
+
+  // True when a run under `policy` may use this box (Policy::SameBox) and it has not run yet.
+  bool Fits(const Policy& policy) const;
+  // Runs request.argv once (request.slot is ignored: the box has its slot). policy must fit;
+  // its copy_in and copy_out are applied. Fails like sandbox::Run.
+  Result<Outcome> Run(const Policy& policy, const RunRequest& request);
+  // Ends the init (and with it the namespaces and mounts), then removes the cgroups and frees
+  // the slot. Idempotent.
+  Status Close();
+
+  struct State;
+
+ private:
+  explicit Box(std::unique_ptr<State> state);
+  std::unique_ptr<State> state_;
+};
+
 // Runs argv under policy. Fails (an Error, exit 125 in the CLI) only when runbox could not set
 // the box up or supervise it; the program's own fate is in the Outcome.
+// Prepare, Run and Close in one.
 Result<Outcome> Run(const Policy& policy, const RunRequest& request,
                     const HostConfig& host = HostConfig{});
 

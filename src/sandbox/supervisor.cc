@@ -246,12 +246,6 @@ const char* SignalName(int sig) {
   return abbrev != nullptr ? abbrev : "?";
 }
 
-// Everything one run needs to release, in reverse order of acquisition.
-struct RunState {
-  Slot slot;
-  std::unique_ptr<Cgroup> cgroup;
-};
-
 // The box's workdir as the host sees it while the box's namespaces live.
 Result<UniqueFd> OpenBoxWorkdir(long pid, const std::string& workdir) {
   std::string path = "/proc/" + std::to_string(pid) + "/root" + workdir;
@@ -330,7 +324,63 @@ class PhaseTrace {
 
 }  // namespace
 
-Result<Outcome> Run(const Policy& policy, const RunRequest& request, const HostConfig& host) {
+// Everything a box holds between Prepare and Close, released in reverse order of acquisition.
+struct Box::State {
+  Policy policy;
+  Slot slot;
+  std::unique_ptr<Cgroup> cgroup;
+  std::vector<std::string> env;  // the program's environment (its PATH finds argv[0])
+  bool stdin_pipe = false;
+  long pid = -1;
+  UniqueFd pid_fd;
+  // The supervisor's ends of the box's pipes.
+  UniqueFd sync_write, err_read, status_read, out_read, errout_read, in_write;
+  bool used = false;
+  bool init_gone = false;  // reaped already
+
+  // SIGKILLs the init, which takes the pid namespace (every process of the box) and with it
+  // the mount namespace along, then reaps it.
+  void EndInit() {
+    if (pid_fd.valid() && !init_gone) {
+      ::syscall(SYS_pidfd_send_signal, pid_fd.get(), SIGKILL, nullptr, 0);
+      siginfo_t info;
+      ::waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(pid_fd.get()), &info, WEXITED);
+      init_gone = true;
+    }
+  }
+};
+
+Box::Box(std::unique_ptr<State> state) : state_(std::move(state)) {}
+Box::Box(Box&&) noexcept = default;
+Box& Box::operator=(Box&& other) noexcept {
+  if (this != &other) {
+    (void)Close();
+    state_ = std::move(other.state_);
+  }
+  return *this;
+}
+Box::~Box() { (void)Close(); }
+
+bool Box::Fits(const Policy& policy) const {
+  return state_ && !state_->used && state_->policy.SameBox(policy);
+}
+
+Status Box::Close() {
+  if (!state_) {
+    return OkStatus();
+  }
+  std::unique_ptr<State> st = std::move(state_);
+  PhaseTrace trace;
+  st->EndInit();
+  trace.Mark("init ended");
+  // Nothing survives: the cgroup is emptied and removed (the mounts went with the namespace).
+  Status removed = st->cgroup ? st->cgroup->Destroy() : OkStatus();
+  st->cgroup.reset();
+  trace.Mark("cgroup removed");
+  return removed;  // the slot's lock goes with st
+}
+
+Result<Box> Box::Prepare(const Policy& policy, const HostConfig& host, const BoxOptions& options) {
   PhaseTrace trace;
   RUNBOX_TRY(policy.Validate());
   if (::geteuid() != 0) {
@@ -340,43 +390,34 @@ Result<Outcome> Run(const Policy& policy, const RunRequest& request, const HostC
                      "the box never runs as root); `runbox doctor` checks the host");
   }
   BlockSigpipe no_sigpipe;
-  if (request.argv.empty() || request.argv[0].empty()) {
-    return MakeError(ErrorCode::kInvalidArgument, "no command given to run in the box");
-  }
   const SeccompProgram* filter = &DefaultFilter();
   RUNBOX_ASSIGN_OR_RETURN(CgroupHost cgroups, HostCgroups(host.cgroup_parent));
   trace.Mark("cgroup detect");
-  RUNBOX_ASSIGN_OR_RETURN(Slot slot, Slot::Acquire(host, request.slot));
+  RUNBOX_ASSIGN_OR_RETURN(Slot slot, Slot::Acquire(host, options.slot));
   trace.Mark("slot");
-  RunState state{std::move(slot), nullptr};
+  auto st = std::make_unique<State>();
+  st->policy = policy;
+  st->slot = std::move(slot);
+  st->policy.copy_in.clear();
+  st->policy.copy_out.clear();
+  st->env = policy.env.empty() ? DefaultEnvironment() : policy.env;
+  st->stdin_pipe = options.stdin_pipe;
   const Limits& limits = policy.limits;
-  const uint32_t host_id = state.slot.host_uid();
+  const uint32_t host_id = st->slot.host_uid();
+  // From here an early return closes st: the cgroup, a child already cloned, the slot.
+  Box box(nullptr);
+  State* s = st.get();
+  box.state_ = std::move(st);
 
-  ScopeExit cleanup([&] {
-    if (state.cgroup) {
-      (void)state.cgroup->Destroy();
-    }
-  });
-
-  RUNBOX_ASSIGN_OR_RETURN(
-      state.cgroup, Cgroup::Create(cgroups, "runbox-" + std::to_string(state.slot.index())));
+  RUNBOX_ASSIGN_OR_RETURN(s->cgroup,
+                          Cgroup::Create(cgroups, "runbox-" + std::to_string(s->slot.index())));
   // +1: the box's init is a task too.
-  RUNBOX_TRY(state.cgroup->SetLimits(limits.memory_bytes, limits.pids + 1));
-
+  RUNBOX_TRY(s->cgroup->SetLimits(limits.memory_bytes, limits.pids + 1));
   trace.Mark("cgroup create");
-  RUNBOX_ASSIGN_OR_RETURN(MountPlan mounts, MountPlan::Build(policy, state.slot.root()));
+  RUNBOX_ASSIGN_OR_RETURN(MountPlan mounts, MountPlan::Build(policy, s->slot.root()));
   trace.Mark("mount plan");
 
-  // argv, envp and exec candidates as C arrays for the child.
-  std::vector<std::string> argv_s = request.argv;
-  std::vector<std::string> env_s = policy.env.empty() ? DefaultEnvironment() : policy.env;
-  std::vector<std::string> exec_s = ExecCandidates(request.argv[0], env_s);
-  std::vector<char*> argv_c = CStrings(argv_s);
-  std::vector<char*> env_c = CStrings(env_s);
-  std::vector<const char*> exec_c;
-  for (const auto& e : exec_s) {
-    exec_c.push_back(e.c_str());
-  }
+  std::vector<char*> env_c = CStrings(s->env);
 
   // RLIMIT_CPU is a per-process backstop a second above the limit; the cgroup's CPU time,
   // polled by the supervisor, is what enforces the limit for the whole tree.
@@ -399,7 +440,7 @@ Result<Outcome> Run(const Policy& policy, const RunRequest& request, const HostC
   RUNBOX_ASSIGN_OR_RETURN(Pipe out, Pipe::Make());
   RUNBOX_ASSIGN_OR_RETURN(Pipe errout, Pipe::Make());
   Pipe in;
-  if (request.stdin_fd >= 0) {
+  if (options.stdin_pipe) {
     RUNBOX_ASSIGN_OR_RETURN(in, Pipe::Make());
   } else {
     in.read.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
@@ -412,31 +453,27 @@ Result<Outcome> Run(const Policy& policy, const RunRequest& request, const HostC
   // /proc/self/fd/1 (sqlite's `.import /dev/stdin`, node's readFileSync('/dev/stdin')), and a
   // pipe inode owned by root, which is unmapped in the box, refuses that with EACCES.
   for (int fd : {in.read.get(), out.write.get(), errout.write.get()}) {
-    struct stat st;
-    if (::fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode) && ::fchown(fd, host_id, host_id) != 0) {
+    struct stat sb;
+    if (::fstat(fd, &sb) == 0 && S_ISFIFO(sb.st_mode) && ::fchown(fd, host_id, host_id) != 0) {
       return ErrnoError("chown the box's stdio pipe");
     }
   }
   sock_fprog fprog = filter->fprog();
   ChildPlan plan;
   plan.sync_fd = sync.read.get();
-  plan.sync_write_fd = sync.write.get();
   plan.ready_fd = ready.write.get();
   plan.error_fd = err.write.get();
   plan.status_fd = status.write.get();
   plan.stdin_fd = in.read.get();
   plan.stdout_fd = out.write.get();
   plan.stderr_fd = errout.write.get();
-  int parent_ends[] = {ready.read.get(), err.read.get(), status.read.get(), out.read.get(),
-                       errout.read.get(), in.write.get()};
-  std::copy(std::begin(parent_ends), std::end(parent_ends), plan.parent_fds);
-  plan.cgroup_join_fds = state.cgroup->join_fds().data();
-  plan.cgroup_join_count = state.cgroup->join_fds().size();
+  plan.cgroup_join_fds = s->cgroup->join_fds().data();
+  plan.cgroup_join_count = s->cgroup->join_fds().size();
   plan.uid = policy.uid;
   plan.gid = policy.gid;
   plan.mounts = mounts.ops().data();
   plan.mount_count = mounts.ops().size();
-  std::string new_root = state.slot.root();
+  std::string new_root = s->slot.root();
   plan.new_root = new_root.c_str();
   plan.workdir = policy.workdir.c_str();
   plan.hostname = policy.hostname.c_str();
@@ -446,9 +483,6 @@ Result<Outcome> Run(const Policy& policy, const RunRequest& request, const HostC
   plan.cap_last_cap = CapLastCap();
   plan.seccomp = &fprog;
   std::tie(plan.host_args_begin, plan.host_args_end) = HostArgsAndEnv();
-  plan.exec_paths = exec_c.data();
-  plan.exec_path_count = exec_c.size();
-  plan.argv = argv_c.data();
   plan.envp = env_c.data();
 
   // clone3 without CLONE_VM behaves like fork. The cgroup namespace is made by the child after
@@ -459,9 +493,9 @@ Result<Outcome> Run(const Policy& policy, const RunRequest& request, const HostC
                CLONE_NEWUTS | CLONE_PIDFD;
   args.pidfd = reinterpret_cast<uint64_t>(&pidfd);
   args.exit_signal = SIGCHLD;
-  if (state.cgroup->clone_fd() >= 0) {
+  if (s->cgroup->clone_fd() >= 0) {
     args.flags |= CLONE_INTO_CGROUP;
-    args.cgroup = static_cast<uint64_t>(state.cgroup->clone_fd());
+    args.cgroup = static_cast<uint64_t>(s->cgroup->clone_fd());
   }
   std::unique_lock<std::shared_mutex> no_copy_in_running(ForkGuard());
   long pid = ::syscall(SYS_clone3, &args, sizeof args);
@@ -480,15 +514,11 @@ Result<Outcome> Run(const Policy& policy, const RunRequest& request, const HostC
   if (pid == 0) {
     RunChild(plan);  // never returns
   }
-  UniqueFd pid_fd(pidfd);
+  // From here an early return ends the child too (Close kills it; the cgroup's Destroy also
+  // kills whatever it started).
+  s->pid = pid;
+  s->pid_fd.reset(pidfd);
   trace.Mark("clone");
-  // From here an early return must not leave the child behind: kill it (the cgroup's Destroy
-  // also kills whatever it started).
-  ScopeExit kill_child([&] {
-    ::syscall(SYS_pidfd_send_signal, pid_fd.get(), SIGKILL, nullptr, 0);
-    siginfo_t info;
-    ::waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(pid_fd.get()), &info, WEXITED);
-  });
   sync.read.reset();
   ready.write.reset();
   err.write.reset();
@@ -496,6 +526,12 @@ Result<Outcome> Run(const Policy& policy, const RunRequest& request, const HostC
   in.read.reset();
   out.write.reset();
   errout.write.reset();
+  s->sync_write = std::move(sync.write);
+  s->err_read = std::move(err.read);
+  s->status_read = std::move(status.read);
+  s->out_read = std::move(out.read);
+  s->errout_read = std::move(errout.read);
+  s->in_write = std::move(in.write);
 
   std::string procdir = "/proc/" + std::to_string(pid);
   std::string id = std::to_string(policy.uid) + " " + std::to_string(host_id) + " 1\n";
@@ -503,41 +539,110 @@ Result<Outcome> Run(const Policy& policy, const RunRequest& request, const HostC
   RUNBOX_TRY(WriteFile(procdir + "/uid_map", id));
   RUNBOX_TRY(WriteFile(procdir + "/gid_map", gid));
   // Go-ahead 1: the child (in its cgroups already) builds its file system.
-  if (::write(sync.write.get(), "g", 1) != 1) {
+  if (::write(s->sync_write.get(), "g", 1) != 1) {
     return ErrnoError("release the box");
   }
   trace.Mark("id maps");
-  RUNBOX_TRY(WaitReadable(ready.read.get(), pid_fd.get(), std::chrono::seconds(30),
+  RUNBOX_TRY(WaitReadable(ready.read.get(), s->pid_fd.get(), std::chrono::seconds(30),
                           "waiting for the box to be built"));
-  trace.Mark("box built");
   char ready_byte = 0;
-  if (::read(ready.read.get(), &ready_byte, 1) == 1 && !policy.copy_in.empty()) {
+  if (::read(ready.read.get(), &ready_byte, 1) != 1) {
+    // The child failed while building the box: its error record (or nothing, if it died
+    // otherwise) is in the error pipe, complete once it has exited.
+    s->EndInit();
+    ChildError e{};
+    if (::read(s->err_read.get(), &e, sizeof e) != static_cast<ssize_t>(sizeof e)) {
+      return MakeError(ErrorCode::kInternal, "the box's init ended while the box was built");
+    }
+    std::string what = StageName(e.stage);
+    if (e.stage == ChildStage::kMount && e.index >= 0 &&
+        static_cast<size_t>(e.index) < mounts.ops().size()) {
+      what += " (" + mounts.Describe(static_cast<size_t>(e.index)) + ")";
+    }
+    return ErrnoError("box setup failed while " + what, e.sys_errno);
+  }
+  trace.Mark("box built");
+  return box;
+}
+
+Result<Outcome> Box::Run(const Policy& policy, const RunRequest& request) {
+  if (!state_) {
+    return MakeError(ErrorCode::kInvalidArgument, "the box is closed");
+  }
+  State& st = *state_;
+  if (st.used) {
+    return MakeError(ErrorCode::kInvalidArgument, "a box runs one program; prepare another");
+  }
+  if (!st.policy.SameBox(policy)) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "the policy differs from the one the box was prepared for");
+  }
+  if (request.argv.empty() || request.argv[0].empty()) {
+    return MakeError(ErrorCode::kInvalidArgument, "no command given to run in the box");
+  }
+  if (request.stdin_fd >= 0 && !st.stdin_pipe) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "the box was prepared with stdin from /dev/null, and the run has stdin");
+  }
+  st.used = true;
+  PhaseTrace trace;
+  BlockSigpipe no_sigpipe;
+  const Limits& limits = policy.limits;
+  const long pid = st.pid;
+  const uint32_t host_id = st.slot.host_uid();
+  Cgroup& cgroup = *st.cgroup;
+  UniqueFd& pid_fd = st.pid_fd;
+  UniqueFd& err_read = st.err_read;
+  UniqueFd& status_read = st.status_read;
+  UniqueFd& in_write = st.in_write;
+
+  if (!policy.copy_in.empty()) {
     RUNBOX_ASSIGN_OR_RETURN(UniqueFd workdir, OpenBoxWorkdir(pid, policy.workdir));
     std::shared_lock<std::shared_mutex> copying(ForkGuard());
     if (Status s = CopyIn(policy.copy_in, workdir.get(), host_id, host_id); !s) {
       return std::move(s).error().Wrap("copy " + policy.copy_in + " into the box");
     }
   }
-  // Go-ahead 2: workdir filled. A child that failed already reads EPIPE here and
-  // its error record is picked up below. The CPU the box's set-up used so far (its mounts; on v2
-  // the child is born in the cgroup) is runbox's, not the program's: it is the baseline.
-  RUNBOX_ASSIGN_OR_RETURN(const uint64_t cpu_baseline_ns, state.cgroup->CpuNs());
+  // The program: argv and the execve candidates for argv[0] in the box's PATH.
+  std::vector<std::string> strings = request.argv;
+  std::vector<std::string> exec = ExecCandidates(request.argv[0], st.env);
+  strings.insert(strings.end(), exec.begin(), exec.end());
+  std::string message(sizeof(ProgramHeader), '\0');
+  for (const auto& str : strings) {
+    message.append(str.c_str(), str.size() + 1);  // a string with a NUL in it ends there
+  }
+  ProgramHeader header{static_cast<uint32_t>(message.size() - sizeof(ProgramHeader)),
+                       static_cast<uint32_t>(request.argv.size()),
+                       static_cast<uint32_t>(exec.size())};
+  if (message.size() - sizeof header > kMaxProgramBytes ||
+      request.argv.size() > kMaxProgramStrings) {
+    return MakeError(ErrorCode::kInvalidArgument, "the command line is too long");
+  }
+  std::memcpy(message.data(), &header, sizeof header);
+
+  // Go-ahead 2: workdir filled, here is the program. A child that failed already reads EPIPE
+  // here and its error record is picked up below. The CPU the box's set-up used so far (its
+  // mounts; on v2 the child is born in the cgroup) is runbox's, not the program's: the baseline.
+  RUNBOX_ASSIGN_OR_RETURN(const uint64_t cpu_baseline_ns, cgroup.CpuNs());
   const auto start = Clock::now();
-  (void)!::write(sync.write.get(), "g", 1);
-  sync.write.reset();
+  (void)WriteAll(st.sync_write.get(), message.data(), message.size());
+  st.sync_write.reset();
+  if (request.stdin_fd < 0) {
+    in_write.reset();  // EOF for the program at once
+  }
 
   // ---- supervision loop ----
   Outcome outcome;
-  SetNonBlocking(out.read.get());
-  SetNonBlocking(errout.read.get());
-  if (in.write.valid()) {
-    SetNonBlocking(in.write.get());
+  SetNonBlocking(st.out_read.get());
+  SetNonBlocking(st.errout_read.get());
+  if (in_write.valid()) {
+    SetNonBlocking(in_write.get());
   }
   std::string stdin_buf;  // read from the caller, not yet written to the box
   bool stdin_eof = request.stdin_fd < 0;
   uint64_t output_total = 0;
   KillReason kill_reason = KillReason::kNone;
-  bool child_exited = false;
+  bool& child_exited = st.init_gone;
   bool out_open = true, err_open = true;
   bool signal_open = request.signal_fd >= 0;
   ChildError child_error{};
@@ -609,14 +714,14 @@ Result<Outcome> Run(const Policy& policy, const RunRequest& request, const HostC
       return fds.size() - 1;
     };
     size_t i_pid = child_exited || have_program_status ? SIZE_MAX : add(pid_fd.get(), POLLIN);
-    size_t i_out = out_open ? add(out.read.get(), POLLIN) : SIZE_MAX;
-    size_t i_err = err_open ? add(errout.read.get(), POLLIN) : SIZE_MAX;
-    size_t i_ce = err.read.valid() ? add(err.read.get(), POLLIN) : SIZE_MAX;
-    size_t i_st = status.read.valid() ? add(status.read.get(), POLLIN) : SIZE_MAX;
-    size_t i_src = (!stdin_eof && stdin_buf.size() < sizeof buf && in.write.valid())
+    size_t i_out = out_open ? add(st.out_read.get(), POLLIN) : SIZE_MAX;
+    size_t i_err = err_open ? add(st.errout_read.get(), POLLIN) : SIZE_MAX;
+    size_t i_ce = err_read.valid() ? add(err_read.get(), POLLIN) : SIZE_MAX;
+    size_t i_st = status_read.valid() ? add(status_read.get(), POLLIN) : SIZE_MAX;
+    size_t i_src = (!stdin_eof && stdin_buf.size() < sizeof buf && in_write.valid())
                        ? add(request.stdin_fd, POLLIN)
                        : SIZE_MAX;
-    size_t i_in = (!stdin_buf.empty() && in.write.valid()) ? add(in.write.get(), POLLOUT) : SIZE_MAX;
+    size_t i_in = (!stdin_buf.empty() && in_write.valid()) ? add(in_write.get(), POLLOUT) : SIZE_MAX;
     size_t i_cancel = (request.cancel_fd >= 0 && kill_reason == KillReason::kNone)
                           ? add(request.cancel_fd, POLLIN)
                           : SIZE_MAX;
@@ -638,24 +743,24 @@ Result<Outcome> Run(const Policy& policy, const RunRequest& request, const HostC
     auto ready = [&](size_t i) { return i != SIZE_MAX && fds[i].revents != 0; };
 
     if (ready(i_out)) {
-      handle_output(out.read.get(), 1, &out_open);
+      handle_output(st.out_read.get(), 1, &out_open);
     }
     if (ready(i_err)) {
-      handle_output(errout.read.get(), 2, &err_open);
+      handle_output(st.errout_read.get(), 2, &err_open);
     }
     if (ready(i_ce)) {
-      ssize_t n = ::read(err.read.get(), &child_error, sizeof child_error);
+      ssize_t n = ::read(err_read.get(), &child_error, sizeof child_error);
       if (n == static_cast<ssize_t>(sizeof child_error)) {
         have_child_error = true;
       }
       if (n <= 0 || have_child_error) {
-        err.read.reset();
+        err_read.reset();
       }
     }
     if (ready(i_st)) {
-      ssize_t n = ::read(status.read.get(), &program_status, sizeof program_status);
+      ssize_t n = ::read(status_read.get(), &program_status, sizeof program_status);
       have_program_status = n == static_cast<ssize_t>(sizeof program_status);
-      status.read.reset();
+      status_read.reset();
       if (have_program_status) {
         outcome.wall_time_ms = static_cast<uint64_t>(
             duration_cast<std::chrono::milliseconds>(Clock::now() - start).count());
@@ -669,17 +774,17 @@ Result<Outcome> Run(const Policy& policy, const RunRequest& request, const HostC
         stdin_eof = true;
       }
     }
-    if (ready(i_in) || (!stdin_buf.empty() && in.write.valid())) {
-      ssize_t n = ::write(in.write.get(), stdin_buf.data(), stdin_buf.size());
+    if (ready(i_in) || (!stdin_buf.empty() && in_write.valid())) {
+      ssize_t n = ::write(in_write.get(), stdin_buf.data(), stdin_buf.size());
       if (n > 0) {
         stdin_buf.erase(0, static_cast<size_t>(n));
       } else if (n < 0 && errno != EAGAIN && errno != EINTR) {
-        in.write.reset();  // EPIPE: the program closed its stdin; the rest is dropped
+        in_write.reset();  // EPIPE: the program closed its stdin; the rest is dropped
         stdin_buf.clear();
       }
     }
-    if (stdin_eof && stdin_buf.empty() && in.write.valid()) {
-      in.write.reset();  // EOF for the program
+    if (stdin_eof && stdin_buf.empty() && in_write.valid()) {
+      in_write.reset();  // EOF for the program
     }
     if (ready(i_cancel)) {
       kill_box(KillReason::kCancelled);
@@ -702,7 +807,6 @@ Result<Outcome> Run(const Policy& policy, const RunRequest& request, const HostC
                    WEXITED | WNOHANG) == 0 &&
           info.si_pid != 0) {
         child_exited = true;
-        kill_child.Dismiss();
         init_status = info.si_code == CLD_EXITED ? info.si_status : 128 + info.si_status;
         outcome.wall_time_ms = static_cast<uint64_t>(
             duration_cast<std::chrono::milliseconds>(Clock::now() - start).count());
@@ -716,7 +820,7 @@ Result<Outcome> Run(const Policy& policy, const RunRequest& request, const HostC
         kill_box(KillReason::kWallTime);
       }
       if (now >= next_cpu_check) {
-        auto cpu = state.cgroup->CpuNs();
+        auto cpu = cgroup.CpuNs();
         if (cpu && *cpu - cpu_baseline_ns >= cpu_limit_ns) {
           kill_box(KillReason::kCpuTime);
         }
@@ -725,48 +829,43 @@ Result<Outcome> Run(const Policy& policy, const RunRequest& request, const HostC
     }
   }
   // A late status record (written just before init exited) may still sit in the pipe.
-  if (status.read.valid()) {
+  if (status_read.valid()) {
     have_program_status =
-        ::read(status.read.get(), &program_status, sizeof program_status) == sizeof program_status;
+        ::read(status_read.get(), &program_status, sizeof program_status) == sizeof program_status;
   }
-  if (err.read.valid() && !have_child_error) {
-    have_child_error = ::read(err.read.get(), &child_error, sizeof child_error) ==
+  if (err_read.valid() && !have_child_error) {
+    have_child_error = ::read(err_read.get(), &child_error, sizeof child_error) ==
                        static_cast<ssize_t>(sizeof child_error);
   }
 
   trace.Mark("program ran");
   // The program is done and its init parked (or gone): copy the workdir out while the box's
-  // mounts still exist, then end the init, which tears the namespaces down.
+  // mounts still exist.
   Status copied;
   if (!policy.copy_out.empty() && have_program_status && !child_exited &&
       kill_reason == KillReason::kNone) {
     auto workdir = OpenBoxWorkdir(pid, policy.workdir);
     copied = workdir ? CopyOut(workdir->get(), policy.copy_out) : Status(workdir.error());
   }
-  if (!child_exited) {
-    kill_child.Dismiss();
-    ::syscall(SYS_pidfd_send_signal, pid_fd.get(), SIGKILL, nullptr, 0);
-    siginfo_t info;
-    ::waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(pid_fd.get()), &info, WEXITED);
+  // A parked init has killed and reaped the rest of the box before it reported the program's
+  // status: the cgroup's accounting is final, and ending the init can wait for Close(). An init
+  // that was killed (a limit, a cancel) or never reported must be gone before the accounting.
+  if (!child_exited && (!have_program_status || kill_reason != KillReason::kNone)) {
+    st.EndInit();
   }
   if (!copied) {
     return std::move(copied).error().Wrap("copy the box's files to " + policy.copy_out);
   }
 
-  trace.Mark("init ended");
   // ---- accounting and verdict ----
-  RUNBOX_ASSIGN_OR_RETURN(CgroupUsage usage, state.cgroup->Usage());
+  RUNBOX_ASSIGN_OR_RETURN(CgroupUsage usage, cgroup.Usage());
   usage.cpu_ns = usage.cpu_ns > cpu_baseline_ns ? usage.cpu_ns - cpu_baseline_ns : 0;
   outcome.cpu_time_ms = usage.cpu_ns / 1000000ull;
   outcome.memory_kib = usage.peak_memory_bytes / 1024;
 
   if (have_child_error && child_error.stage != ChildStage::kExec) {
-    std::string what = StageName(child_error.stage);
-    if (child_error.stage == ChildStage::kMount && child_error.index >= 0 &&
-        static_cast<size_t>(child_error.index) < mounts.ops().size()) {
-      what += " (" + mounts.Describe(static_cast<size_t>(child_error.index)) + ")";
-    }
-    return ErrnoError("box setup failed while " + what, child_error.sys_errno);
+    return ErrnoError(std::string("box setup failed while ") + StageName(child_error.stage),
+                      child_error.sys_errno);
   }
   if (have_child_error) {  // execve failed: like a shell, 127 not found, 126 cannot run
     int e = child_error.sys_errno;
@@ -824,11 +923,17 @@ Result<Outcome> Run(const Policy& policy, const RunRequest& request, const HostC
       }
     }
   }
+  return outcome;
+}
 
-  // Nothing survives: the cgroup is emptied and removed (the mounts went with the namespace).
-  RUNBOX_TRY(state.cgroup->Destroy());
-  state.cgroup.reset();
-  trace.Mark("cgroup removed");
+Result<Outcome> Run(const Policy& policy, const RunRequest& request, const HostConfig& host) {
+  if (request.argv.empty() || request.argv[0].empty()) {
+    return MakeError(ErrorCode::kInvalidArgument, "no command given to run in the box");
+  }
+  RUNBOX_ASSIGN_OR_RETURN(
+      Box box, Box::Prepare(policy, host, BoxOptions{request.slot, request.stdin_fd >= 0}));
+  RUNBOX_ASSIGN_OR_RETURN(Outcome outcome, box.Run(policy, request));
+  RUNBOX_TRY(box.Close());
   return outcome;
 }
 

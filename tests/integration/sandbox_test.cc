@@ -451,6 +451,110 @@ TEST_F(CleanupTest, AProgramThatIgnoresItsStdinDoesNotHurtRunbox) {
   EXPECT_EQ(r->status, RunStatus::kOk);
 }
 
+// ---- prepared boxes (sandbox::Box): built ahead, run once, nothing left ---------------------
+
+sandbox::RunRequest ProbeRequest(std::vector<std::string> args, int stdin_fd = -1) {
+  sandbox::RunRequest req;
+  req.argv = {"/opt/probe/probe"};
+  req.argv.insert(req.argv.end(), args.begin(), args.end());
+  req.stdin_fd = stdin_fd;
+  return req;
+}
+
+TEST_F(CleanupTest, APreparedBoxRunsItsProgramLaterAndOnlyOnce) {
+  const int slot = 12;
+  const uint32_t uid = TestHost().uid_base + slot;
+  auto policy = ProbePolicy();
+  auto box = sandbox::Box::Prepare(policy, TestHost(), sandbox::BoxOptions{slot, true});
+  ASSERT_TRUE(box) << box.error().message;
+  // Built and waiting: its init runs as the slot's uid and holds the slot.
+  EXPECT_THAT(ProcessesWithUid(uid, uid), ::testing::SizeIs(1));
+  EXPECT_FALSE(sandbox::Slot::Acquire(TestHost(), slot));
+  std::this_thread::sleep_for(100ms);
+
+  int fds[2];
+  ASSERT_EQ(::pipe2(fds, O_CLOEXEC), 0);
+  ASSERT_EQ(::write(fds[1], "late program\n", 13), 13);
+  ::close(fds[1]);
+  auto r = box->Run(policy, ProbeRequest({"stdin"}, fds[0]));
+  ::close(fds[0]);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->status, RunStatus::kOk) << r->message;
+  EXPECT_EQ(r->stdout_data, "late program\n");
+  EXPECT_LT(r->wall_time_ms, 1000u);  // the 100 ms of waiting are not the program's
+
+  auto again = box->Run(policy, ProbeRequest({"exit", "0"}));
+  ASSERT_FALSE(again);
+  EXPECT_THAT(again.error().message, HasSubstr("one program"));
+  ASSERT_TRUE(box->Close());
+  EXPECT_THAT(ProcessesWithUid(uid, uid), ::testing::IsEmpty());
+  EXPECT_THAT(LeftoverCgroups(), ::testing::IsEmpty());
+  EXPECT_TRUE(sandbox::Slot::Acquire(TestHost(), slot));
+}
+
+TEST_F(CleanupTest, APreparedBoxClosedUnusedOrDroppedLeavesNothing) {
+  const int slot = 13;
+  const uint32_t uid = TestHost().uid_base + slot;
+  size_t mounts = MountCount();
+  {
+    auto box = sandbox::Box::Prepare(ProbePolicy(), TestHost(), sandbox::BoxOptions{slot, true});
+    ASSERT_TRUE(box) << box.error().message;
+    EXPECT_THAT(ProcessesWithUid(uid, uid), ::testing::SizeIs(1));
+    ASSERT_TRUE(box->Close());
+    EXPECT_THAT(ProcessesWithUid(uid, uid), ::testing::IsEmpty());
+    EXPECT_TRUE(box->Close());  // idempotent
+  }
+  {
+    auto box = sandbox::Box::Prepare(ProbePolicy(), TestHost(), sandbox::BoxOptions{slot, false});
+    ASSERT_TRUE(box) << box.error().message;
+    EXPECT_THAT(ProcessesWithUid(uid, uid), ::testing::SizeIs(1));
+  }  // the destructor closes it
+  EXPECT_THAT(ProcessesWithUid(uid, uid), ::testing::IsEmpty());
+  EXPECT_THAT(LeftoverCgroups(), ::testing::IsEmpty());
+  EXPECT_EQ(MountCount(), mounts);
+}
+
+TEST_F(CleanupTest, APreparedBoxRefusesAnotherPolicyAndUnexpectedStdin) {
+  auto policy = ProbePolicy();
+  auto box = sandbox::Box::Prepare(policy, TestHost(), sandbox::BoxOptions{std::nullopt, false});
+  ASSERT_TRUE(box) << box.error().message;
+  auto other = policy;
+  other.limits.memory_bytes *= 2;
+  EXPECT_FALSE(box->Fits(other));
+  auto r = box->Run(other, ProbeRequest({"exit", "0"}));
+  ASSERT_FALSE(r);
+  EXPECT_THAT(r.error().message, HasSubstr("differs"));
+  // Prepared with stdin from /dev/null: a run with stdin would lose it.
+  int fds[2];
+  ASSERT_EQ(::pipe2(fds, O_CLOEXEC), 0);
+  r = box->Run(policy, ProbeRequest({"stdin"}, fds[0]));
+  ::close(fds[0]);
+  ::close(fds[1]);
+  ASSERT_FALSE(r);
+  EXPECT_THAT(r.error().message, HasSubstr("/dev/null"));
+  // Where files come from and go to is per run: the box fits a policy that differs only there.
+  auto with_files = policy;
+  with_files.copy_in = ProbeDir();
+  EXPECT_TRUE(box->Fits(with_files));
+  auto ok = box->Run(with_files, ProbeRequest({"exit", "3"}));
+  ASSERT_TRUE(ok) << ok.error().message;
+  EXPECT_EQ(ok->exit_code, 3);
+}
+
+TEST_F(IsolationTest, ABoxHoldsNoneOfItsCallersDescriptors) {
+  // A server's sockets must not live on in a box: a prepared box waits indefinitely, and a
+  // connection the server closed would stay open while the box held a copy of it.
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);  // not CLOEXEC: a box is a fork, and nothing execs before it closes
+  auto box = sandbox::Box::Prepare(ProbePolicy(), TestHost(), sandbox::BoxOptions{});
+  ASSERT_TRUE(box) << box.error().message;
+  ::close(fds[1]);
+  ASSERT_EQ(::fcntl(fds[0], F_SETFL, O_NONBLOCK), 0);
+  char c;
+  EXPECT_EQ(::read(fds[0], &c, 1), 0) << "the prepared box still holds the pipe's write end";
+  ::close(fds[0]);
+}
+
 }  // namespace
 }  // namespace runbox::testing
 
