@@ -249,6 +249,7 @@ class EngineImpl : public Engine {
   std::vector<LanguageInfo> Languages() const override;
   int slots() const override { return slots_.total(); }
   int busy_slots() const override { return slots_.busy(); }
+  BoxPoolStats box_stats() const override { return pool_.stats(); }
 
  private:
   struct Prepared {
@@ -270,6 +271,9 @@ class EngineImpl : public Engine {
       cache_.Trim();
     }
   }
+  // One box: a prepared one when the pool has it (its teardown then happens in the
+  // background), else one built now.
+  Result<sandbox::Outcome> RunBox(const sandbox::Policy& policy, const sandbox::RunRequest& req);
   const std::string& Version(const lang::LanguageSpec& spec) const;
   std::string ComputeVersion(const lang::LanguageSpec& spec) const;
 
@@ -281,7 +285,25 @@ class EngineImpl : public Engine {
   std::map<std::string, bool> installed_;
   std::map<std::string, std::unique_ptr<VersionState>> versions_;
   std::atomic<int64_t> last_trim_{0};
+  BoxPool pool_{config_.host, config_.prepared_boxes};  // last: its boxes close first
 };
+
+Result<sandbox::Outcome> EngineImpl::RunBox(const sandbox::Policy& policy,
+                                            const sandbox::RunRequest& req) {
+  if (pool_.capacity() == 0) {
+    return sandbox::Run(policy, req, config_.host);
+  }
+  std::optional<sandbox::Box> box = pool_.Take(policy);
+  if (!box) {
+    RUNBOX_ASSIGN_OR_RETURN(
+        sandbox::Box fresh,
+        sandbox::Box::Prepare(policy, config_.host, sandbox::BoxOptions{req.slot, true}));
+    box.emplace(std::move(fresh));
+  }
+  auto outcome = box->Run(policy, req);
+  pool_.Retire(std::move(*box));
+  return outcome;
+}
 
 Result<EngineImpl::Prepared> EngineImpl::Validate(const Job& job) const {
   Prepared p;
@@ -504,7 +526,7 @@ Result<JobResult> EngineImpl::Run(const Job& job, const RunHooks& hooks) {
       sandbox::RunRequest req;
       req.argv = argv;
       req.cancel_fd = hooks.cancel_fd;
-      auto outcome = sandbox::Run(policy, req, config_.host);
+      auto outcome = RunBox(policy, req);
       if (!outcome) {
         if (!tmp_entry.empty()) {
           RemoveTree(tmp_entry);
@@ -597,7 +619,7 @@ Result<JobResult> EngineImpl::Run(const Job& job, const RunHooks& hooks) {
         hooks.on_output(stream, data);
       }
     };
-    auto outcome = sandbox::Run(policy, req, config_.host);
+    auto outcome = RunBox(policy, req);
     if (!outcome) {
       return std::move(outcome).error().Wrap("run " + spec.id + " test " + std::to_string(i));
     }

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "base/result.h"
+#include "engine/box_pool.h"
 #include "engine/job.h"
 #include "lang/catalog.h"
 #include "sandbox/sandbox.h"
@@ -56,6 +57,10 @@ struct EngineConfig {
   sandbox::Limits max_limits = DefaultMaxLimits();  // a job's limits are clamped to these
   std::string work_dir = "/tmp/runbox-work";  // per-job host workspaces (removed after each job)
   sandbox::HostConfig host;                   // slot locks, cgroup parent, uid base
+  // Boxes kept built ahead of the runs that will use them (BoxPool); each holds a slot of
+  // host.slots. A server sets one per slot; 0 (a one-shot `runbox run`) builds each box when
+  // it is needed.
+  size_t prepared_boxes = 0;
 };
 
 // For interactive runs: stdin comes from a fd, output is delivered as it happens.
@@ -81,6 +86,8 @@ class Engine {
   virtual std::vector<LanguageInfo> Languages() const = 0;
   virtual int slots() const = 0;
   virtual int busy_slots() const = 0;
+  // How often runs found a prepared box (EngineConfig::prepared_boxes).
+  virtual BoxPoolStats box_stats() const { return {}; }
 };
 
 // Whether a requested version (a job's `version`, Piston's and the native API's) names the

@@ -151,6 +151,16 @@ Status ApplySetting(const std::string& key, const std::string& text, ServerConfi
       return Invalid(key + ": too large");
     }
     (key == "slots" ? c->slots : c->io_threads) = static_cast<int>(v);
+  } else if (key == "prepared_boxes") {
+    if (text == "slots") {
+      c->prepared_boxes = -1;
+      return OkStatus();
+    }
+    RUNBOX_ASSIGN_OR_RETURN(int64_t v, ParseInt(key, text));
+    if (v > 4096) {
+      return Invalid(key + ": too large");
+    }
+    c->prepared_boxes = static_cast<int>(v);
   } else if (key == "queue_size" || key == "max_batch") {
     RUNBOX_ASSIGN_OR_RETURN(int64_t v, ParseInt(key, text));
     (key == "queue_size" ? c->queue_size : c->max_batch) = static_cast<size_t>(v);
@@ -492,6 +502,7 @@ Status ApplyEnvironment(const std::map<std::string, std::string>& env, ServerCon
       {"RUNBOX_CACHE_DIR", "cache_dir"},
       {"RUNBOX_SLOTS", "slots"},
       {"RUNBOX_QUEUE_SIZE", "queue_size"},
+      {"RUNBOX_PREPARED_BOXES", "prepared_boxes"},
       {"RUNBOX_MAX_BODY", "max_body"},
       {"RUNBOX_REQUIRE_API_KEY", "require_api_key"},
       {"RUNBOX_CORS_ORIGINS", "cors_origins"},

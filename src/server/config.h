@@ -11,6 +11,7 @@
 //   cache_dir = ""                     # compile cache; empty: <data_dir>/cache
 //   slots = 0                          # box slots = queue workers; 0: number of cores
 //   queue_size = 64                    # jobs that may wait; beyond: 503
+//   prepared_boxes = "slots"           # boxes built ahead of jobs (bench/RESULTS.md); 0: off
 //   io_threads = 2
 //   max_body = "4M"                    # request bodies above this: 413
 //   header_timeout = "10s"             # a slow client must send its request within this
@@ -58,6 +59,8 @@ struct ServerConfig {
   std::string cache_dir;
   int slots = 0;
   size_t queue_size = 64;
+  // Boxes kept built ahead of the jobs that will use them (engine::BoxPool); -1: one per slot.
+  int prepared_boxes = -1;
   int io_threads = 2;
   uint64_t max_body_bytes = 4ull << 20;  // a few source files and inputs; base64 included
   milliseconds header_timeout{10000};

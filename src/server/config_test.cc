@@ -31,6 +31,7 @@ listen = "0.0.0.0:0"
 data_dir = "/tmp/rb"
 slots = 3
 queue_size = 10
+prepared_boxes = 0
 max_body = "1M"
 header_timeout = "2s"
 ws_idle_timeout = 30
@@ -60,6 +61,7 @@ burst = 10
   EXPECT_EQ(c.port(), 0);
   EXPECT_EQ(c.slots, 3);
   EXPECT_EQ(c.queue_size, 10u);
+  EXPECT_EQ(c.prepared_boxes, 0);
   EXPECT_EQ(c.max_body_bytes, 1u << 20);
   EXPECT_EQ(c.header_timeout.count(), 2000);
   EXPECT_EQ(c.ws_idle_timeout.count(), 30000);
@@ -213,7 +215,13 @@ TEST(MetricsTest, PrometheusText) {
   g.waiting = 3;
   g.slots = 2;
   g.busy_slots = 1;
+  g.prepared_boxes = 2;
+  g.prepared_box_hits = 7;
+  g.prepared_box_misses = 3;
   std::string text = m.Render(g);
+  EXPECT_THAT(text, HasSubstr("runbox_prepared_boxes 2\n"));
+  EXPECT_THAT(text, HasSubstr("runbox_box_starts_total{prepared=\"yes\"} 7\n"));
+  EXPECT_THAT(text, HasSubstr("runbox_box_starts_total{prepared=\"no\"} 3\n"));
   EXPECT_THAT(text, HasSubstr("# TYPE runbox_queue_depth gauge\nrunbox_queue_depth 3\n"));
   EXPECT_THAT(text, HasSubstr("runbox_slots_busy 1\n"));
   EXPECT_THAT(text, HasSubstr("runbox_runs_total{status=\"OK\"} 1\n"));

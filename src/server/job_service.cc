@@ -324,6 +324,10 @@ QueueGauges JobService::Gauges() const {
   g.capacity = queue_->capacity();
   g.slots = engine_->slots();
   g.busy_slots = engine_->busy_slots();
+  const engine::BoxPoolStats boxes = engine_->box_stats();
+  g.prepared_boxes = boxes.ready;
+  g.prepared_box_hits = boxes.hits;
+  g.prepared_box_misses = boxes.misses;
   g.interactive = interactive_;
   return g;
 }

@@ -76,6 +76,12 @@ std::string Metrics::Render(const QueueGauges& g) const {
   gauge("runbox_slots", "Box slots of the engine.", g.slots);
   gauge("runbox_slots_busy", "Box slots running a box now.", g.busy_slots);
   gauge("runbox_interactive_sessions", "Open interactive (WebSocket) runs.", g.interactive);
+  gauge("runbox_prepared_boxes", "Boxes built ahead of jobs, waiting for one.",
+        static_cast<int64_t>(g.prepared_boxes));
+  out += "# HELP runbox_box_starts_total Boxes started, by whether a prepared one was used.\n";
+  out += "# TYPE runbox_box_starts_total counter\n";
+  out += "runbox_box_starts_total{prepared=\"yes\"} " + std::to_string(g.prepared_box_hits) + "\n";
+  out += "runbox_box_starts_total{prepared=\"no\"} " + std::to_string(g.prepared_box_misses) + "\n";
 
   out += "# HELP runbox_runs_total Finished jobs by overall status.\n";
   out += "# TYPE runbox_runs_total counter\n";

@@ -33,6 +33,9 @@ struct QueueGauges {
   int slots = 0;
   int busy_slots = 0;
   size_t interactive = 0;
+  size_t prepared_boxes = 0;        // built and waiting for a job
+  uint64_t prepared_box_hits = 0;   // runs that found one
+  uint64_t prepared_box_misses = 0; // runs that built their own box
 };
 
 class Metrics {

@@ -295,5 +295,54 @@ TEST_F(EngineTest, LanguagesReportVersions) {
             << std::chrono::duration_cast<std::chrono::milliseconds>(took).count() << " ms\n";
 }
 
+// With prepared boxes (the server's set-up), a run that follows another of its shape uses a box
+// built in the background, and gets its own stdin and arguments, not the earlier run's.
+TEST_F(EngineTest, PreparedBoxesServeTheNextRunOfTheSameShape) {
+  EngineConfig c = *config_;
+  c.prepared_boxes = 2;
+  auto created = Engine::Create(c);
+  ASSERT_TRUE(created) << created.error().message;
+  std::unique_ptr<Engine> engine = std::move(*created);
+  auto wait_ready = [&](size_t n) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (engine->box_stats().ready < n && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return engine->box_stats().ready;
+  };
+  Job j = testing::SimpleJob("cpp", kCppSum);
+  j.tests = {{"1 2\n", "3\n"}};
+  auto first = engine->Run(j);
+  ASSERT_TRUE(first) << first.error().message;
+  ASSERT_EQ(first->cases.size(), 1u);
+  EXPECT_EQ(first->cases[0].verdict, Verdict::kAccepted);
+  ASSERT_GE(wait_ready(1), 1u);
+  BoxPoolStats before = engine->box_stats();
+
+  j.tests = {{"40 2\n", "42\n"}};
+  auto second = engine->Run(j);
+  ASSERT_TRUE(second) << second.error().message;
+  ASSERT_EQ(second->cases.size(), 1u);
+  EXPECT_EQ(second->cases[0].run.stdout_data, "42\n");
+  EXPECT_EQ(second->cases[0].verdict, Verdict::kAccepted);
+  BoxPoolStats after = engine->box_stats();
+  EXPECT_EQ(after.hits, before.hits + 1);
+
+  // Other limits are another shape: no prepared box fits, the run builds its own.
+  ASSERT_GE(wait_ready(1), 1u);
+  before = engine->box_stats();
+  j.run_limits = sandbox::Limits{};
+  j.run_limits->memory_bytes = 128ull << 20;
+  j.tests = {{"5 5\n", "10\n"}};
+  auto third = engine->Run(j);
+  ASSERT_TRUE(third) << third.error().message;
+  ASSERT_EQ(third->cases.size(), 1u);
+  EXPECT_EQ(third->cases[0].verdict, Verdict::kAccepted);
+  after = engine->box_stats();
+  EXPECT_EQ(after.hits, before.hits);
+  EXPECT_EQ(after.misses, before.misses + 1);
+  engine.reset();  // closes the waiting boxes
+}
+
 }  // namespace
 }  // namespace runbox::engine
