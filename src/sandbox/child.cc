@@ -373,6 +373,9 @@ void RunChild(const ChildPlan& plan) noexcept {
   //    parent's pipe ends included, is closed first, so a parent that died before this point
   //    reads as EOF instead of a hang.
   CloseInheritedFds(plan);
+  if (plan.nice > 0) {
+    (void)::setpriority(PRIO_PROCESS, 0, plan.nice);  // raising one's own nice needs no privilege
+  }
   // 2b. Join the box's v1 cgroups (a no-op on v2, where clone3 placed us). Done while the parent
   //     writes the id maps; the parent releases the program only after the ready byte, which
   //     comes after this, so nothing of the program runs outside the groups. A failure is
@@ -432,15 +435,6 @@ void RunChild(const ChildPlan& plan) noexcept {
   if (::setsid() < 0) {
     Fail(plan, ChildStage::kStdio);
   }
-  // Tell the parent the box is built, and wait until it has filled the workdir (through
-  // /proc/<pid>/root) and sent the program: nothing of the program runs before that. A prepared
-  // box waits here until its job arrives.
-  if (::write(plan.ready_fd, "r", 1) != 1) {
-    Fail(plan, ChildStage::kSync);
-  }
-  ::close(plan.ready_fd);
-  const Program program = ReceiveProgram(plan);
-  ::close(plan.sync_fd);
   // A cgroup namespace made now (after we joined our v1 groups) is rooted at the box's own
   // cgroup, so /proc/self/cgroup inside shows "/" and nothing of the host's tree.
   if (::unshare(CLONE_NEWCGROUP) != 0) {
@@ -458,11 +452,20 @@ void RunChild(const ChildPlan& plan) noexcept {
   if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
     Fail(plan, ChildStage::kNoNewPrivs);
   }
-  // 9. Seccomp, last: from here on init and program run under the filter (fork, wait4, write
-  //    and execve are allowed by it).
+  // 9. Seccomp, last: from here on init and program run under the filter (read, mmap, fork,
+  //    wait4, write and execve are allowed by it).
   if (::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, plan.seccomp) != 0) {
     Fail(plan, ChildStage::kSeccomp);
   }
+  // Tell the parent the box is built and locked down, and wait until it has filled the workdir
+  // (through /proc/<pid>/root) and sent the program: nothing of the program runs before that.
+  // A prepared box waits here until its job arrives, with nothing left to do but fork and exec.
+  if (::write(plan.ready_fd, "r", 1) != 1) {
+    Fail(plan, ChildStage::kSync);
+  }
+  ::close(plan.ready_fd);
+  const Program program = ReceiveProgram(plan);
+  ::close(plan.sync_fd);
   pid_t program_pid = static_cast<pid_t>(::syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0));
   if (program_pid < 0) {
     Fail(plan, ChildStage::kFork);

@@ -66,6 +66,7 @@ struct ChildPlan {
   size_t cgroup_join_count = 0;
 
   uint32_t uid = 0, gid = 0;  // inside the box
+  int nice = 0;               // applied first (BoxOptions::nice)
 
   const MountOp* mounts = nullptr;
   size_t mount_count = 0;

@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "base/result.h"
@@ -43,6 +44,10 @@ struct RunRequest {
   // KeyboardInterrupt. SIGKILL is delivered like any other; ending the box is cancel_fd's job.
   int signal_fd = -1;
   std::optional<int> slot;        // a fixed slot; otherwise the first free one
+  // Files written into the workdir after policy.copy_in, before the program starts: (relative
+  // path, content), directories created as needed. Saves a host copy of sources that are in
+  // memory anyway (a server's job).
+  std::vector<std::pair<std::string, std::string>> files;
 };
 
 // A box built ahead of its program: slot, cgroups with their limits, namespaces, file system and
@@ -55,6 +60,10 @@ struct RunRequest {
 struct BoxOptions {
   std::optional<int> slot;  // a fixed slot; otherwise the first free one
   bool stdin_pipe = false;  // Run's request may carry stdin_fd; otherwise stdin is /dev/null
+  // The box's init builds the file system and waits at this nice value (0..19): a box prepared
+  // in the background yields the CPU to running programs. Run() resets it to 0 before the
+  // program starts, so the program never inherits it.
+  int nice = 0;
 };
 
 class Box {

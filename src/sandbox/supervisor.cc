@@ -331,6 +331,7 @@ struct Box::State {
   std::unique_ptr<Cgroup> cgroup;
   std::vector<std::string> env;  // the program's environment (its PATH finds argv[0])
   bool stdin_pipe = false;
+  int nice = 0;  // of the waiting init
   long pid = -1;
   UniqueFd pid_fd;
   // The supervisor's ends of the box's pipes.
@@ -402,6 +403,11 @@ Result<Box> Box::Prepare(const Policy& policy, const HostConfig& host, const Box
   st->policy.copy_out.clear();
   st->env = policy.env.empty() ? DefaultEnvironment() : policy.env;
   st->stdin_pipe = options.stdin_pipe;
+  if (options.nice < 0 || options.nice > 19) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "a box's nice value must be 0..19, not " + std::to_string(options.nice));
+  }
+  st->nice = options.nice;
   const Limits& limits = policy.limits;
   const uint32_t host_id = st->slot.host_uid();
   // From here an early return closes st: the cgroup, a child already cloned, the slot.
@@ -471,6 +477,7 @@ Result<Box> Box::Prepare(const Policy& policy, const HostConfig& host, const Box
   plan.cgroup_join_count = s->cgroup->join_fds().size();
   plan.uid = policy.uid;
   plan.gid = policy.gid;
+  plan.nice = options.nice;
   plan.mounts = mounts.ops().data();
   plan.mount_count = mounts.ops().size();
   std::string new_root = s->slot.root();
@@ -497,10 +504,19 @@ Result<Box> Box::Prepare(const Policy& policy, const HostConfig& host, const Box
     args.flags |= CLONE_INTO_CGROUP;
     args.cgroup = static_cast<uint64_t>(s->cgroup->clone_fd());
   }
+  // Copy-ins wait while this lock is held: a low-priority caller forks at normal priority, so
+  // that it does not hold them up (the child makes itself nice again, plan.nice).
+  const pid_t tid = static_cast<pid_t>(::syscall(SYS_gettid));
+  if (options.nice > 0) {
+    (void)::setpriority(PRIO_PROCESS, static_cast<id_t>(tid), 0);
+  }
   std::unique_lock<std::shared_mutex> no_copy_in_running(ForkGuard());
   long pid = ::syscall(SYS_clone3, &args, sizeof args);
   if (pid != 0) {
     no_copy_in_running.unlock();
+    if (options.nice > 0) {
+      (void)::setpriority(PRIO_PROCESS, static_cast<id_t>(tid), options.nice);
+    }
   }
   if (pid < 0 && errno == EPERM) {
     return Error{ErrorCode::kPermissionDenied, EPERM,
@@ -596,11 +612,16 @@ Result<Outcome> Box::Run(const Policy& policy, const RunRequest& request) {
   UniqueFd& status_read = st.status_read;
   UniqueFd& in_write = st.in_write;
 
-  if (!policy.copy_in.empty()) {
+  if (!policy.copy_in.empty() || !request.files.empty()) {
     RUNBOX_ASSIGN_OR_RETURN(UniqueFd workdir, OpenBoxWorkdir(pid, policy.workdir));
     std::shared_lock<std::shared_mutex> copying(ForkGuard());
-    if (Status s = CopyIn(policy.copy_in, workdir.get(), host_id, host_id); !s) {
-      return std::move(s).error().Wrap("copy " + policy.copy_in + " into the box");
+    if (!policy.copy_in.empty()) {
+      if (Status s = CopyIn(policy.copy_in, workdir.get(), host_id, host_id); !s) {
+        return std::move(s).error().Wrap("copy " + policy.copy_in + " into the box");
+      }
+    }
+    if (Status s = WriteFilesIn(workdir.get(), request.files, host_id, host_id); !s) {
+      return std::move(s).error().Wrap("write the job's files into the box");
     }
   }
   // The program: argv and the execve candidates for argv[0] in the box's PATH.
@@ -620,6 +641,10 @@ Result<Outcome> Box::Run(const Policy& policy, const RunRequest& request) {
   }
   std::memcpy(message.data(), &header, sizeof header);
 
+  // The program starts at normal priority whatever the init waited at (root may lower it).
+  if (st.nice != 0 && ::setpriority(PRIO_PROCESS, static_cast<id_t>(pid), 0) != 0) {
+    return ErrnoError("reset the prepared box's priority");
+  }
   // Go-ahead 2: workdir filled, here is the program. A child that failed already reads EPIPE
   // here and its error record is picked up below. The CPU the box's set-up used so far (its
   // mounts; on v2 the child is born in the cgroup) is runbox's, not the program's: the baseline.

@@ -8,6 +8,7 @@
 
 #include <vector>
 
+#include "base/files.h"
 #include "base/unique_fd.h"
 
 namespace runbox::sandbox {
@@ -153,6 +154,61 @@ Status CopyIn(const std::string& from, int to_dir, uint32_t uid, uint32_t gid) {
     return ErrnoError("open directory " + from);
   }
   return CopyTree(src.get(), to_dir, from, true, true, uid, gid);
+}
+
+Status WriteFilesIn(int to_dir, const std::vector<std::pair<std::string, std::string>>& files,
+                    uint32_t uid, uint32_t gid) {
+  for (const auto& [name, content] : files) {
+    std::vector<std::string> parts = Split(name, '/');
+    bool bad = name.empty() || name.front() == '/' || name.back() == '/';
+    for (const auto& part : parts) {
+      bad = bad || part.empty() || part == "." || part == "..";
+    }
+    if (bad) {
+      return MakeError(ErrorCode::kInvalidArgument, "file name '" + name + "' is not a plain "
+                                                    "relative path");
+    }
+    UniqueFd dir(::fcntl(to_dir, F_DUPFD_CLOEXEC, 0));
+    if (!dir.valid()) {
+      return ErrnoError("dup the workdir");
+    }
+    for (size_t i = 0; i + 1 < parts.size(); ++i) {
+      int rc;
+      {
+        AsCreator as(true, uid, gid);
+        rc = ::mkdirat(dir.get(), parts[i].c_str(), 0755);
+      }
+      if (rc != 0 && errno != EEXIST) {
+        return ErrnoError("mkdir " + parts[i] + " for " + name);
+      }
+      dir.reset(::openat(dir.get(), parts[i].c_str(),
+                         O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+      if (!dir.valid()) {
+        return ErrnoError("open directory " + parts[i] + " for " + name);
+      }
+    }
+    UniqueFd f;
+    {
+      AsCreator as(true, uid, gid);
+      f.reset(::openat(dir.get(), parts.back().c_str(),
+                       O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644));
+    }
+    if (!f.valid()) {
+      return ErrnoError("create " + name);
+    }
+    size_t done = 0;
+    while (done < content.size()) {
+      ssize_t n = ::write(f.get(), content.data() + done, content.size() - done);
+      if (n < 0 && errno == EINTR) {
+        continue;
+      }
+      if (n < 0) {
+        return ErrnoError("write " + name);
+      }
+      done += static_cast<size_t>(n);
+    }
+  }
+  return OkStatus();
 }
 
 Status CopyOut(int from_dir, const std::string& to) {

@@ -3,6 +3,8 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "base/result.h"
 
@@ -14,6 +16,12 @@ namespace runbox::sandbox {
 // setuid/setgid), directories and symlinks are recreated; other types are skipped.
 // Changes only the calling thread's fsuid/fsgid, and restores them.
 Status CopyIn(const std::string& from, int to_dir, uint32_t uid, uint32_t gid);
+
+// Writes each (name, content) into the directory `to_dir` (the box's workdir), as host uid/gid
+// like CopyIn: name is a relative path whose directories are created (0755), and the file is new
+// (0644). A name that is empty, absolute, or has an empty, "." or ".." component is refused.
+Status WriteFilesIn(int to_dir, const std::vector<std::pair<std::string, std::string>>& files,
+                    uint32_t uid, uint32_t gid);
 
 // Copies what a (finished, hostile) box left in `from_dir` to the host directory `to`: only
 // regular files and directories, never following a symlink (a link to /etc/shadow stays

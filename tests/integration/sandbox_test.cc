@@ -11,6 +11,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <thread>
 
 #include <gmock/gmock.h>
@@ -539,6 +540,51 @@ TEST_F(CleanupTest, APreparedBoxRefusesAnotherPolicyAndUnexpectedStdin) {
   auto ok = box->Run(with_files, ProbeRequest({"exit", "3"}));
   ASSERT_TRUE(ok) << ok.error().message;
   EXPECT_EQ(ok->exit_code, 3);
+}
+
+// Field 19 of /proc/<pid>/stat, counted after the ")" that ends the command name.
+int NiceOf(const std::string& stat) {
+  std::istringstream in(stat.substr(stat.rfind(')') + 2));
+  std::string field;
+  for (int i = 3; i <= 19 && in >> field; ++i) {
+  }
+  return std::stoi(field);
+}
+
+TEST_F(CleanupTest, ABoxPreparedAtLowPriorityRunsItsProgramAtNormalPriority) {
+  const int slot = 14;
+  const uint32_t uid = TestHost().uid_base + slot;
+  auto policy = ProbePolicy();
+  auto box = sandbox::Box::Prepare(policy, TestHost(), sandbox::BoxOptions{slot, false, 10});
+  ASSERT_TRUE(box) << box.error().message;
+  auto waiting = ProcessesWithUid(uid, uid);
+  ASSERT_THAT(waiting, ::testing::SizeIs(1));
+  std::ifstream stat("/proc/" + std::to_string(waiting[0]) + "/stat");
+  std::string line((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(NiceOf(line), 10) << line;
+  sandbox::RunRequest req;
+  req.argv = {"/bin/sh", "-c", "cat /proc/self/stat"};
+  auto r = box->Run(policy, req);
+  ASSERT_TRUE(r) << r.error().message;
+  ASSERT_EQ(r->status, RunStatus::kOk) << r->message << r->stderr_data;
+  EXPECT_EQ(NiceOf(r->stdout_data), 0) << r->stdout_data;
+  EXPECT_FALSE(sandbox::Box::Prepare(policy, TestHost(), sandbox::BoxOptions{slot + 1, false, 20}));
+}
+
+TEST_F(IsolationTest, FilesFromMemoryGoIntoTheWorkdirAsTheBoxUser) {
+  sandbox::RunRequest req;
+  req.argv = {"/bin/sh", "-c", "cat main.txt lib/util.txt; stat -c '%u %a' main.txt lib"};
+  req.files = {{"main.txt", "main\n"}, {"lib/util.txt", "util\n"}};
+  auto r = sandbox::Run(ProbePolicy(), req, TestHost());
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->status, RunStatus::kOk) << r->stderr_data;
+  EXPECT_EQ(r->stdout_data, "main\nutil\n1000 644\n1000 755\n");
+  for (const char* bad : {"../escape", "/etc/passwd", "a//b", "dir/", "./x"}) {
+    req.files = {{bad, "x"}};
+    auto refused = sandbox::Run(ProbePolicy(), req, TestHost());
+    ASSERT_FALSE(refused) << bad;
+    EXPECT_THAT(refused.error().message, HasSubstr("not a plain relative path")) << bad;
+  }
 }
 
 TEST_F(IsolationTest, ABoxHoldsNoneOfItsCallersDescriptors) {
