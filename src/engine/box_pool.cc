@@ -1,5 +1,9 @@
 #include "engine/box_pool.h"
 
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <utility>
 
@@ -78,6 +82,19 @@ BoxPoolStats BoxPool::stats() const {
   return s;
 }
 
+namespace {
+
+// Preparing a box is work for an idle CPU: it runs at this nice value, box and all, and gives way
+// to the programs of running jobs (a prepared box's program starts at 0 again, sandbox::Box).
+// Teardown runs at 0: it frees slots and cgroups, and must keep up with the jobs.
+constexpr int kPrepareNice = 10;
+
+void SetThreadNice(int nice) {
+  (void)::setpriority(PRIO_PROCESS, static_cast<id_t>(::syscall(SYS_gettid)), nice);
+}
+
+}  // namespace
+
 void BoxPool::Loop() {
   std::unique_lock<std::mutex> lock(mu_);
   for (;;) {
@@ -87,6 +104,7 @@ void BoxPool::Loop() {
       std::vector<sandbox::Box> closing = std::move(retired_);
       retired_.clear();
       lock.unlock();
+      SetThreadNice(0);
       closing.clear();  // each box's destructor closes it
       lock.lock();
       continue;
@@ -95,13 +113,16 @@ void BoxPool::Loop() {
       std::deque<Ready> left = std::move(ready_);
       ready_.clear();
       lock.unlock();
+      SetThreadNice(0);
       left.clear();
       return;
     }
     preparing_ = std::move(wanted_.front());
     wanted_.pop_front();
     lock.unlock();
-    auto box = sandbox::Box::Prepare(*preparing_, host_, sandbox::BoxOptions{std::nullopt, true});
+    SetThreadNice(kPrepareNice);
+    auto box = sandbox::Box::Prepare(*preparing_, host_,
+                                     sandbox::BoxOptions{std::nullopt, true, kPrepareNice});
     lock.lock();
     sandbox::Policy shape = std::move(*preparing_);
     preparing_.reset();

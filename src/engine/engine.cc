@@ -480,16 +480,16 @@ Result<JobResult> EngineImpl::Run(const Job& job, const RunHooks& hooks) {
   result.version = Version(spec);
 
   SlotGuard slot(slots_);
-  RUNBOX_ASSIGN_OR_RETURN(Workspace ws, Workspace::Create(config_.work_dir));
-  for (const auto& [name, content] : p.files) {
-    RUNBOX_TRY(ws.WriteFile(name, content));
-  }
+  // The job's files go from memory straight into the compile box or (interpreted) each run box
+  // (RunRequest::files); a compile-cache hit copies its entry, which holds sources and artifacts.
+  // A host workspace is made only to receive a compile's artifacts when there is no cache.
+  std::optional<Workspace> ws;
 
   sandbox::Policy base;
   base.binds = LanguageBinds(spec);
   base.env = LanguageEnv(spec);
 
-  std::string run_dir = ws.src_dir();  // what each run box gets in /box
+  std::string run_dir;  // what each run box gets in /box: the compiled artifacts and sources
   std::vector<std::string> run_options;  // {options} in run: interpreted languages only
   if (spec.compiled()) {
     std::vector<std::string> argv =
@@ -518,13 +518,17 @@ Result<JobResult> EngineImpl::Run(const Job& job, const RunHooks& hooks) {
           tmp_entry = *t;
         }
       }
-      std::string out_dir = tmp_entry.empty() ? ws.out_dir() : tmp_entry + "/box";
+      if (tmp_entry.empty()) {
+        RUNBOX_ASSIGN_OR_RETURN(Workspace created, Workspace::Create(config_.work_dir));
+        ws.emplace(std::move(created));
+      }
+      std::string out_dir = tmp_entry.empty() ? ws->out_dir() : tmp_entry + "/box";
       sandbox::Policy policy = base;
       policy.limits = p.compile_limits;
-      policy.copy_in = ws.src_dir();
       policy.copy_out = out_dir;
       sandbox::RunRequest req;
       req.argv = argv;
+      req.files = p.files;
       req.cancel_fd = hooks.cancel_fd;
       auto outcome = RunBox(policy, req);
       if (!outcome) {
@@ -603,6 +607,9 @@ Result<JobResult> EngineImpl::Run(const Job& job, const RunHooks& hooks) {
     policy.network = job.network_loopback ? sandbox::Network::kLoopback : sandbox::Network::kNone;
     sandbox::RunRequest req;
     req.argv = run_argv;
+    if (!spec.compiled()) {
+      req.files = p.files;
+    }
     req.cancel_fd = hooks.cancel_fd;
     req.signal_fd = hooks.signal_fd;
     UniqueFd stdin_fd;
