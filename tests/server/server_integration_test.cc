@@ -247,6 +247,40 @@ TEST_F(ServeTest, HealthMetricsOpenApiAndPage) {
   EXPECT_EQ(Call(port(), http::verb::get, "/../etc/passwd").status, 404);
 }
 
+// A metric's value in /metrics text, or -1 when absent.
+double MetricValue(const std::string& text, const std::string& name) {
+  size_t at = text.find("\n" + name + " ");
+  if (at == std::string::npos) {
+    return -1;
+  }
+  return std::stod(text.substr(at + name.size() + 2));
+}
+
+TEST_F(ServeTest, RunsUsePreparedBoxesAndGetTheirOwnInput) {
+  // The server keeps a box of a shape ready once the shape has run: the next run of it starts
+  // in that box, with its own stdin.
+  json first = Call(port(), http::verb::post, "/api/v1/runs", PyJob(kPyEcho, "first\n").dump())
+                   .Json();
+  ASSERT_EQ(first["status"], "OK") << first.dump();
+  std::string m;
+  for (int i = 0; i < 200; ++i) {
+    m = Call(port(), http::verb::get, "/metrics").body;
+    if (MetricValue(m, "runbox_prepared_boxes") >= 1) {
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_GE(MetricValue(m, "runbox_prepared_boxes"), 1) << m;
+  const double hits = MetricValue(m, "runbox_box_starts_total{prepared=\"yes\"}");
+  ASSERT_GE(hits, 0) << m;
+  json second = Call(port(), http::verb::post, "/api/v1/runs", PyJob(kPyEcho, "second\n").dump())
+                    .Json();
+  ASSERT_EQ(second["status"], "OK") << second.dump();
+  EXPECT_EQ(second["cases"][0]["result"]["stdout"], "SECOND\n");
+  m = Call(port(), http::verb::get, "/metrics").body;
+  EXPECT_EQ(MetricValue(m, "runbox_box_starts_total{prepared=\"yes\"}"), hits + 1) << m;
+}
+
 TEST_F(ServeTest, NativeRunSubmitBatchAndLimits) {
   Reply r = Call(port(), http::verb::post, "/api/v1/runs", PyJob(kPyEcho, "hello\n").dump());
   ASSERT_EQ(r.status, 200) << r.body;
