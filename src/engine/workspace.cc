@@ -1,6 +1,5 @@
 #include "engine/workspace.h"
 
-#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -9,7 +8,6 @@
 #include <system_error>
 
 #include "base/files.h"
-#include "base/unique_fd.h"
 
 namespace runbox::engine {
 
@@ -64,10 +62,8 @@ Result<Workspace> Workspace::Create(const std::string& parent) {
   if (::chmod(templ.c_str(), 0755) != 0) {
     return ErrnoError("chmod " + templ);
   }
-  for (const std::string& d : {ws.src_dir(), ws.out_dir()}) {
-    if (::mkdir(d.c_str(), 0755) != 0) {
-      return ErrnoError("mkdir " + d);
-    }
+  if (::mkdir(ws.out_dir().c_str(), 0755) != 0) {
+    return ErrnoError("mkdir " + ws.out_dir());
   }
   return ws;
 }
@@ -91,28 +87,6 @@ Workspace::~Workspace() {
   if (!path_.empty()) {
     RemoveTree(path_);
   }
-}
-
-Status Workspace::WriteFile(const std::string& name, std::string_view content) {
-  std::string full = src_dir() + "/" + name;
-  auto slash = full.rfind('/');
-  RUNBOX_TRY(MakeDirs(full.substr(0, slash), 0755));
-  UniqueFd fd(::open(full.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644));
-  if (!fd.valid()) {
-    return ErrnoError("create " + full);
-  }
-  size_t done = 0;
-  while (done < content.size()) {
-    ssize_t n = ::write(fd.get(), content.data() + done, content.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) {
-        continue;
-      }
-      return ErrnoError("write " + full);
-    }
-    done += static_cast<size_t>(n);
-  }
-  return OkStatus();
 }
 
 void RemoveTree(const std::string& path) {

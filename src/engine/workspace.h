@@ -1,7 +1,7 @@
 #pragma once
-// Workspace: a job's private host directory: `src/` holds the job's files (copied into the
-// compile box, or the run box of an interpreted language), `out/` receives the compile box's
-// /box. Removed with everything in it when the Workspace is destroyed.
+// Workspace: a job's private host directory whose `out/` receives the compile box's /box when
+// there is no compile cache to hold it (the job's own files go into boxes from memory,
+// sandbox::RunRequest::files). Removed with everything in it when the Workspace is destroyed.
 
 #include <string>
 #include <string_view>
@@ -29,11 +29,7 @@ class Workspace {
   ~Workspace();
 
   const std::string& path() const { return path_; }
-  std::string src_dir() const { return path_ + "/src"; }
   std::string out_dir() const { return path_ + "/out"; }
-
-  // Writes one file below src/ (names already validated), creating parent directories.
-  Status WriteFile(const std::string& name, std::string_view content);
 
  private:
   explicit Workspace(std::string path) : path_(std::move(path)) {}
