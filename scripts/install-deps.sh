@@ -9,7 +9,7 @@ build_pkgs=(
   g++ cmake make pkg-config git
   libseccomp-dev libboost-dev libboost-system-dev nlohmann-json3-dev libcli11-dev
   libspdlog-dev libfmt-dev libtomlplusplus-dev libsqlite3-dev
-  libgtest-dev libgmock-dev googletest libbenchmark-dev libssl-dev
+  libgtest-dev libgmock-dev googletest libbenchmark-dev nettle-dev
 )
 test_pkgs=(
   bubblewrap hyperfine procps iproute2 python3 xz-utils qemu-system-x86

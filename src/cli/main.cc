@@ -2,7 +2,7 @@
 //
 // Two executables are built from this file. `runbox` holds the sandbox and its subcommands
 // (exec, doctor) and nothing else; `runbox-engine`, installed next to it, holds everything
-// (run, languages, serve: the language catalog, the compile cache with OpenSSL, the server with
+// (run, languages, serve: the language catalog, the compile cache with nettle, the server with
 // Boost.Beast, SQLite and spdlog). `runbox run|languages|serve` executes runbox-engine with the
 // same arguments. The reason is start-up time: `runbox exec /bin/true` is a box per process, and
 // the full binary (8 MiB of code, 450 KiB of relocated data) started ~0.6 ms slower and forked

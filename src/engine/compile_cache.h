@@ -28,7 +28,7 @@ struct CompileKeyInput {
 
 // Hex SHA-256 of an unambiguous encoding (every field length-prefixed) of the input.
 std::string CompileCacheKey(const CompileKeyInput& input);
-// Hex SHA-256 of bytes (OpenSSL EVP).
+// Hex SHA-256 of bytes (nettle).
 std::string Sha256Hex(std::string_view data);
 
 struct CacheEntry {
