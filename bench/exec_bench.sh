@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Start-up cost of one box: `runbox exec /bin/true` with full isolation against bare fork/exec of
 # /bin/true and against bubblewrap with comparable binds, in one run on the same machine.
+# A fourth contender, "namespaces only" (bench/ns_floor.c), enters the seven namespaces of a box
+# and nothing else: the part of "runbox - bare" that no sandbox with these namespaces can avoid.
 # Prints p50/p99 per contender and the ratios; the numbers go to bench/RESULTS.md by hand.
 # Usage: bench/exec_bench.sh [BUILD_DIR] [RUNS]
 set -euo pipefail
@@ -9,6 +11,9 @@ runs=${2:-300}
 runbox="$build/src/cli/runbox"
 command -v bwrap >/dev/null || { echo "bench: bubblewrap is missing (make test-deps)" >&2; exit 1; }
 [ -x "$runbox" ] || { echo "bench: build runbox first (make build)" >&2; exit 1; }
+floor_dir=$(mktemp -d)
+trap 'rm -rf "$floor_dir"' EXIT
+cc -O2 -o "$floor_dir/ns_floor" "$(dirname "$0")/ns_floor.c"
 
 # bwrap doing what a runbox box does at the file-system and namespace level: the same read-only
 # system binds, /proc, /dev, tmpfs /tmp and a workdir, every namespace, a new session. It does
@@ -22,11 +27,12 @@ done
 bwrap_args+=(--proc /proc --dev /dev --tmpfs /tmp --tmpfs /box --chdir /box --clearenv
   --setenv PATH /usr/bin:/bin --hostname runbox)
 
-exec python3 - "$runs" "$runbox" "${bwrap_args[@]}" <<'PY'
+python3 - "$runs" "$runbox" "$floor_dir/ns_floor" "${bwrap_args[@]}" <<'PY'
 import os, subprocess, sys, time
-runs = int(sys.argv[1]); runbox = sys.argv[2]; bwrap_args = sys.argv[3:]
+runs = int(sys.argv[1]); runbox = sys.argv[2]; floor = sys.argv[3]; bwrap_args = sys.argv[4:]
 contenders = {
     "bare fork/exec": ["/bin/true"],
+    "namespaces only": [floor, "/bin/true"],
     "bwrap": ["bwrap", *bwrap_args, "/bin/true"],
     "runbox exec": [runbox, "exec", "--", "/bin/true"],
 }
@@ -44,11 +50,13 @@ for i in range(runs):                        # interleaved, so machine noise hit
 p50 = {k: pct(v, 50) for k, v in times.items()}
 p99 = {k: pct(v, 99) for k, v in times.items()}
 print(f"runs per contender: {runs} (interleaved), {os.cpu_count()} cores")
-print(f"{'contender':<16}{'p50 ms':>10}{'p99 ms':>10}")
+print(f"{'contender':<18}{'p50 ms':>10}{'p99 ms':>10}")
 for k in contenders:
-    print(f"{k:<16}{p50[k]:>10.2f}{p99[k]:>10.2f}")
+    print(f"{k:<18}{p50[k]:>10.2f}{p99[k]:>10.2f}")
 r, b, bare = p50["runbox exec"], p50["bwrap"], p50["bare fork/exec"]
 print(f"runbox/bwrap p50 ratio: {r / b:.2f} (target <= 1.0)")
 print(f"runbox/bwrap p99 ratio: {p99['runbox exec'] / p99['bwrap']:.2f}")
 print(f"runbox - bare p50: {r - bare:.2f} ms (target <= 2 ms)")
+print(f"namespaces only - bare p50: {p50['namespaces only'] - bare:.2f} ms "
+      f"(the kernel's part of any box's cost)")
 PY
