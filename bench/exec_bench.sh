@@ -3,7 +3,10 @@
 # /bin/true and against bubblewrap with comparable binds, in one run on the same machine.
 # A fourth contender, "namespaces only" (bench/ns_floor.c), enters the seven namespaces of a box
 # and nothing else: the part of "runbox - bare" that no sandbox with these namespaces can avoid.
-# Prints p50/p99 per contender and the ratios; the numbers go to bench/RESULTS.md by hand.
+# Prints p50/p99 per contender and the ratios, then the CPU each contender costs per run (the
+# whole machine's busy time from /proc/stat, so the kernel's deferred namespace cleanup counts):
+# that bounds the throughput of any server that starts one box per run.
+# The numbers go to bench/RESULTS.md by hand.
 # Usage: bench/exec_bench.sh [BUILD_DIR] [RUNS]
 set -euo pipefail
 build=${1:-build}
@@ -59,4 +62,22 @@ print(f"runbox/bwrap p99 ratio: {p99['runbox exec'] / p99['bwrap']:.2f}")
 print(f"runbox - bare p50: {r - bare:.2f} ms (target <= 2 ms)")
 print(f"namespaces only - bare p50: {p50['namespaces only'] - bare:.2f} ms "
       f"(the kernel's part of any box's cost)")
+
+def busy_ticks():
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    return v[0] + v[1] + v[2] + v[5] + v[6]   # user nice system irq softirq: not idle/iowait/steal
+hz = os.sysconf("SC_CLK_TCK")
+cpu = {}
+for k, argv in contenders.items():          # sequential, one contender at a time
+    b = busy_ticks()
+    for _ in range(runs):
+        subprocess.run(argv, check=True, stdin=subprocess.DEVNULL)
+    time.sleep(0.5)                          # let the kernel finish tearing the namespaces down
+    cpu[k] = (busy_ticks() - b) * 1000 / hz / runs
+print(f"CPU per run, whole machine, {runs} sequential runs each (includes the Python launcher):")
+for k in contenders:
+    print(f"  {k:<18}{cpu[k]:>8.2f} ms")
+print(f"bare / namespaces only CPU: {cpu['bare fork/exec'] / cpu['namespaces only']:.0%} "
+      f"(the most of the bare loop's throughput that one box per run can keep)")
 PY
