@@ -35,8 +35,8 @@ std::optional<sandbox::Box> BoxPool::Take(const sandbox::Policy& policy) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     for (auto it = ready_.begin(); it != ready_.end(); ++it) {
-      if (it->box.Fits(policy)) {
-        found.emplace(std::move(it->box));
+      if (it->Fits(policy)) {
+        found.emplace(std::move(*it));
         ready_.erase(it);
         break;
       }
@@ -50,10 +50,7 @@ std::optional<sandbox::Box> BoxPool::Take(const sandbox::Policy& policy) {
     bool on_its_way = (preparing_ && preparing_->SameBox(policy)) ||
                       std::any_of(wanted_.begin(), wanted_.end(), same);
     if (found || !on_its_way) {
-      sandbox::Policy shape = policy;
-      shape.copy_in.clear();
-      shape.copy_out.clear();
-      wanted_.push_back(std::move(shape));
+      wanted_.push_back(policy);  // its copy_in and copy_out are a run's, and Prepare drops them
       while (wanted_.size() > capacity_) {
         wanted_.pop_front();
       }
@@ -110,7 +107,7 @@ void BoxPool::Loop() {
       continue;
     }
     if (stop_) {
-      std::deque<Ready> left = std::move(ready_);
+      std::deque<sandbox::Box> left = std::move(ready_);
       ready_.clear();
       lock.unlock();
       SetThreadNice(0);
@@ -124,15 +121,14 @@ void BoxPool::Loop() {
     auto box = sandbox::Box::Prepare(*preparing_, host_,
                                      sandbox::BoxOptions{std::nullopt, true, kPrepareNice});
     lock.lock();
-    sandbox::Policy shape = std::move(*preparing_);
     preparing_.reset();
     if (!box) {
       ++stats_.failures;
       continue;
     }
-    ready_.push_back(Ready{std::move(shape), std::move(*box)});
+    ready_.push_back(std::move(*box));
     while (ready_.size() > capacity_) {
-      retired_.push_back(std::move(ready_.front().box));
+      retired_.push_back(std::move(ready_.front()));
       ready_.pop_front();
     }
   }

@@ -51,17 +51,13 @@ class BoxPool {
   size_t capacity() const { return capacity_; }
 
  private:
-  struct Ready {
-    sandbox::Policy shape;
-    sandbox::Box box;
-  };
   void Loop();
 
   const sandbox::HostConfig host_;
   const size_t capacity_;
   mutable std::mutex mu_;
   std::condition_variable wake_;
-  std::deque<Ready> ready_;                 // oldest first
+  std::deque<sandbox::Box> ready_;          // oldest first
   std::deque<sandbox::Policy> wanted_;      // shapes to prepare, oldest first
   std::optional<sandbox::Policy> preparing_;  // the shape being prepared now
   std::vector<sandbox::Box> retired_;       // to close

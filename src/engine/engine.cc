@@ -285,7 +285,9 @@ class EngineImpl : public Engine {
   std::map<std::string, bool> installed_;
   std::map<std::string, std::unique_ptr<VersionState>> versions_;
   std::atomic<int64_t> last_trim_{0};
-  BoxPool pool_{config_.host, config_.prepared_boxes};  // last: its boxes close first
+  BoxPool pool_{config_.host,  // last: its boxes close first
+                static_cast<size_t>(config_.prepared_boxes < 0 ? slots_.total()
+                                                               : config_.prepared_boxes)};
 };
 
 Result<sandbox::Outcome> EngineImpl::RunBox(const sandbox::Policy& policy,

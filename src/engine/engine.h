@@ -58,9 +58,9 @@ struct EngineConfig {
   std::string work_dir = "/tmp/runbox-work";  // per-job host workspaces (removed after each job)
   sandbox::HostConfig host;                   // slot locks, cgroup parent, uid base
   // Boxes kept built ahead of the runs that will use them (BoxPool); each holds a slot of
-  // host.slots. A server sets one per slot; 0 (a one-shot `runbox run`) builds each box when
-  // it is needed.
-  size_t prepared_boxes = 0;
+  // host.slots. -1: one per slot (a server: with every slot busy, each has its next box
+  // ready); 0 (a one-shot `runbox run`) builds each box when it is needed.
+  int prepared_boxes = 0;
 };
 
 // For interactive runs: stdin comes from a fd, output is delivered as it happens.

@@ -137,9 +137,16 @@ std::vector<std::string> DefaultEnvironment() {
 }
 
 bool Policy::SameBox(const Policy& other) const {
-  return limits == other.limits && network == other.network && binds == other.binds &&
-         tmpfs == other.tmpfs && workdir == other.workdir && env == other.env &&
-         uid == other.uid && gid == other.gid && hostname == other.hostname;
+  // The bindings name every field of Policy, so a field added to it stops this from compiling
+  // until it is compared here or, like copy_in and copy_out, left to the run. A prepared box
+  // handed to a policy that differs in an unnoticed field would run under the wrong rules.
+  const auto& [limits_a, network_a, binds_a, tmpfs_a, copy_in_a, copy_out_a, workdir_a, env_a,
+               uid_a, gid_a, hostname_a] = *this;
+  const auto& [limits_b, network_b, binds_b, tmpfs_b, copy_in_b, copy_out_b, workdir_b, env_b,
+               uid_b, gid_b, hostname_b] = other;
+  return limits_a == limits_b && network_a == network_b && binds_a == binds_b &&
+         tmpfs_a == tmpfs_b && workdir_a == workdir_b && env_a == env_b && uid_a == uid_b &&
+         gid_a == gid_b && hostname_a == hostname_b;
 }
 
 }  // namespace runbox::sandbox

@@ -27,16 +27,8 @@ Status CopyFileData(int in, int out, const std::string& name) {
     if (n == 0) {
       return OkStatus();
     }
-    ssize_t off = 0;
-    while (off < n) {
-      ssize_t w = ::write(out, buf + off, static_cast<size_t>(n - off));
-      if (w < 0) {
-        if (errno == EINTR) {
-          continue;
-        }
-        return ErrnoError("write " + name);
-      }
-      off += w;
+    if (!WriteAll(out, buf, static_cast<size_t>(n))) {
+      return ErrnoError("write " + name);
     }
   }
 }
@@ -196,16 +188,8 @@ Status WriteFilesIn(int to_dir, const std::vector<std::pair<std::string, std::st
     if (!f.valid()) {
       return ErrnoError("create " + name);
     }
-    size_t done = 0;
-    while (done < content.size()) {
-      ssize_t n = ::write(f.get(), content.data() + done, content.size() - done);
-      if (n < 0 && errno == EINTR) {
-        continue;
-      }
-      if (n < 0) {
-        return ErrnoError("write " + name);
-      }
-      done += static_cast<size_t>(n);
+    if (!WriteAll(f.get(), content.data(), content.size())) {
+      return ErrnoError("write " + name);
     }
   }
   return OkStatus();

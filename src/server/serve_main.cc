@@ -3,10 +3,8 @@
 
 #include "server/serve.h"
 
-#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
-#include <thread>
 
 namespace runbox::server {
 
@@ -18,10 +16,7 @@ Status Serve(const ServerConfig& config) {
   ec.slots = config.slots;
   ec.default_limits = config.default_limits;
   ec.max_limits = config.max_limits;
-  // One prepared box per slot by default: with every slot busy, each has its next box ready.
-  const int slots = config.slots > 0 ? config.slots
-                                     : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
-  ec.prepared_boxes = static_cast<size_t>(config.prepared_boxes < 0 ? slots : config.prepared_boxes);
+  ec.prepared_boxes = config.prepared_boxes;
   // The cgroup parent for boxes, as the CLI's other commands take it (the v2 VM sets it).
   if (const char* parent = std::getenv("RUNBOX_CGROUP_PARENT")) {
     ec.host.cgroup_parent = parent;
