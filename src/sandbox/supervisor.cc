@@ -364,6 +364,10 @@ Status Box::Close() {
 Result<Box> Box::Prepare(const Policy& policy, const HostConfig& host, const BoxOptions& options) {
   PhaseTrace trace;
   RUNBOX_TRY(policy.Validate());
+  if (options.nice < 0 || options.nice > 19) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "a box's nice value must be 0..19, not " + std::to_string(options.nice));
+  }
   if (::geteuid() != 0) {
     return MakeError(ErrorCode::kPermissionDenied,
                      "runbox must run as root: each box slot maps to its own unprivileged host "
@@ -383,10 +387,6 @@ Result<Box> Box::Prepare(const Policy& policy, const HostConfig& host, const Box
   st->policy.copy_out.clear();
   st->env = policy.env.empty() ? DefaultEnvironment() : policy.env;
   st->stdin_pipe = options.stdin_pipe;
-  if (options.nice < 0 || options.nice > 19) {
-    return MakeError(ErrorCode::kInvalidArgument,
-                     "a box's nice value must be 0..19, not " + std::to_string(options.nice));
-  }
   st->nice = options.nice;
   const Limits& limits = policy.limits;
   const uint32_t host_id = st->slot.host_uid();
