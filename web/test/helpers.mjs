@@ -10,7 +10,11 @@ import { fileURLToPath } from "node:url";
 
 export const WEB = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 export const DIST = path.join(WEB, "dist");
-export const SHOTS = path.join(WEB, "test", "screenshots");
+// Tests write only under the build tree (or where RUNBOX_SCREENSHOT_DIR says), never into tracked
+// files: the README's picture is refreshed on purpose by web/scripts/refresh-screenshot.sh.
+export const SHOTS = process.env.RUNBOX_SCREENSHOT_DIR
+  ? path.resolve(process.env.RUNBOX_SCREENSHOT_DIR)
+  : path.join(WEB, "..", "build", "screenshots");
 export const CHROMIUM = process.env.CHROMIUM_BIN ?? "/usr/bin/chromium";
 
 export function requireDist() {

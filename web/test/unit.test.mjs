@@ -99,3 +99,21 @@ describe("file names and language search", () => {
     assert.ok(!f.languageMatches(cpp, "python"));
   });
 });
+
+describe("the tests' own files", () => {
+  // `make test` once rewrote 15 tracked screenshots on every run. Screenshots go to a directory
+  // git ignores (build/) or outside the repository, never to tracked files.
+  test("screenshots are written where git tracks nothing", async () => {
+    const { SHOTS } = await import("./helpers.mjs");
+    const { execFileSync } = await import("node:child_process");
+    const fs = await import("node:fs");
+    const path = await import("node:path");
+    const repo = execFileSync("git", ["rev-parse", "--show-toplevel"], { cwd: WEB, encoding: "utf8" }).trim();
+    const rel = path.relative(fs.realpathSync(repo), path.resolve(SHOTS));
+    if (rel.startsWith("..") || path.isAbsolute(rel)) return; // outside the repository
+    const probe = path.join(rel, "probe.png");
+    // check-ignore exits 0 when the path is ignored, 1 when it is not.
+    execFileSync("git", ["check-ignore", "-q", probe], { cwd: repo });
+    assert.equal(execFileSync("git", ["ls-files", "--", rel], { cwd: repo, encoding: "utf8" }), "");
+  });
+});
