@@ -5,8 +5,10 @@
 #include <seccomp.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "base/unique_fd.h"
@@ -30,6 +32,62 @@ struct SeccompCtx {
 };
 
 Error SeccompError(const std::string& what, int rc) { return ErrnoError("seccomp: " + what, -rc); }
+
+// socket() and socketpair() only for the families a program needs (AllowedSocketFamilies says
+// which and why); every other domain fails with EAFNOSUPPORT, what a kernel built without that
+// family answers, so runtimes that probe (Python's socket module, libuv, the JVM) fall back.
+// libseccomp takes one comparison per argument and rule, and rules with one action are OR-ed:
+// so one rule per denied value below the largest allowed family, and one for everything above
+// it. The comparisons are on all 64 bits, so a domain with garbage in the high half (which the
+// kernel would truncate to an allowed int) is refused too.
+Status AddSocketFamilyRules(scmp_filter_ctx ctx) {
+  const auto& allowed = AllowedSocketFamilies();
+  int highest = 0;
+  for (const auto& f : allowed) {
+    highest = std::max(highest, f.domain);
+  }
+  auto is_allowed = [&](int domain) {
+    return std::any_of(allowed.begin(), allowed.end(),
+                       [&](const SocketFamily& f) { return f.domain == domain; });
+  };
+  const uint32_t kNoFamily = SCMP_ACT_ERRNO(EAFNOSUPPORT);
+  for (int nr : {SCMP_SYS(socket), SCMP_SYS(socketpair)}) {
+    for (int domain = 0; domain < highest; ++domain) {
+      if (is_allowed(domain)) {
+        continue;
+      }
+      int rc = seccomp_rule_add(ctx, kNoFamily, nr, 1,
+                                SCMP_A0(SCMP_CMP_EQ, static_cast<uint64_t>(domain)));
+      if (rc != 0) {
+        return SeccompError("rule for socket domain " + std::to_string(domain), rc);
+      }
+    }
+    int rc = seccomp_rule_add(ctx, kNoFamily, nr, 1,
+                              SCMP_A0(SCMP_CMP_GT, static_cast<uint64_t>(highest)));
+    if (rc != 0) {
+      return SeccompError("rule for socket domains above " + std::to_string(highest), rc);
+    }
+  }
+  // Netlink only for NETLINK_ROUTE (protocol 0): getaddrinfo, getifaddrs and if_nameindex use
+  // it to see the box's own interfaces. The other netlink protocols are kernel interfaces no
+  // user program needs (audit, uevents, xfrm, sock_diag, generic netlink with its many
+  // families): EPROTONOSUPPORT, as for a protocol the kernel lacks.
+  int rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPROTONOSUPPORT), SCMP_SYS(socket), 2,
+                            SCMP_A0(SCMP_CMP_EQ, static_cast<uint64_t>(AF_NETLINK)),
+                            SCMP_A2(SCMP_CMP_NE, 0));
+  if (rc != 0) {
+    return SeccompError("rule for netlink protocols", rc);
+  }
+  // socket(AF_INET, SOCK_PACKET) is the obsolete spelling of an AF_PACKET socket (net/socket.c
+  // turns one into the other): the same family refused above, by another name.
+  rc = seccomp_rule_add(ctx, kNoFamily, SCMP_SYS(socket), 2,
+                        SCMP_A0(SCMP_CMP_EQ, static_cast<uint64_t>(AF_INET)),
+                        SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf /* SOCK_TYPE_MASK */, SOCK_PACKET));
+  if (rc != 0) {
+    return SeccompError("rule for SOCK_PACKET", rc);
+  }
+  return OkStatus();
+}
 
 }  // namespace
 
@@ -97,6 +155,21 @@ const std::vector<SyscallRule>& DeniedSyscalls() {
   return kRules;
 }
 
+const std::vector<SocketFamily>& AllowedSocketFamilies() {
+  static const std::vector<SocketFamily> kFamilies = {
+      {AF_UNIX, "AF_UNIX", "local IPC: socketpair, multiprocessing, language servers, X-less GUIs"},
+      {AF_INET, "AF_INET", "TCP/UDP on the box's own loopback (network tests, web frameworks)"},
+      {AF_INET6, "AF_INET6", "the same over IPv6; runtimes try ::1 first"},
+      {AF_NETLINK, "AF_NETLINK",
+       "NETLINK_ROUTE only: getaddrinfo and getifaddrs list the box's interfaces"},
+  };
+  // Refused with EAFNOSUPPORT, among others: AF_VSOCK (reaches the hypervisor and the host's
+  // vsock ports outside every network namespace), AF_PACKET (raw frames), AF_ALG (kernel
+  // crypto, a history of exploits), AF_KEY (IPsec keys), AF_BLUETOOTH, AF_CAN, AF_TIPC, AF_RDS,
+  // AF_XDP, AF_NFC, AF_QIPCRTR: kernel surfaces that no user program in a code runner needs.
+  return kFamilies;
+}
+
 Result<SeccompProgram> BuildDefaultFilter() {
   SeccompCtx f(SCMP_ACT_ALLOW);
   if (f.ctx == nullptr) {
@@ -146,6 +219,8 @@ Result<SeccompProgram> BuildDefaultFilter() {
       return SeccompError("rule for ioctl", rc);
     }
   }
+
+  RUNBOX_TRY(AddSocketFamilyRules(f.ctx));
 
   // libseccomp 2.5 exports only to a file descriptor; a memfd keeps it off the filesystem.
   UniqueFd mem(static_cast<int>(::memfd_create("runbox-seccomp", MFD_CLOEXEC)));

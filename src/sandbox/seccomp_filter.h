@@ -33,8 +33,18 @@ struct SyscallRule {
 };
 const std::vector<SyscallRule>& DeniedSyscalls();
 
+// The socket families a box may create (socket and socketpair's domain), each with the reason.
+// Any other domain fails with EAFNOSUPPORT.
+struct SocketFamily {
+  int domain;
+  const char* name;
+  const char* reason;
+};
+const std::vector<SocketFamily>& AllowedSocketFamilies();
+
 // Builds the default box filter (the rules above plus argument checks: clone with namespace
-// flags -> EPERM, clone3 -> ENOSYS so libc falls back to clone, ioctl TIOCSTI/TIOCLINUX -> kill)
+// flags -> EPERM, clone3 -> ENOSYS so libc falls back to clone, ioctl TIOCSTI/TIOCLINUX -> kill,
+// socket/socketpair outside AllowedSocketFamilies -> EAFNOSUPPORT)
 // with libseccomp. Runs at build time (runbox_seccomp_gen) and in the tests, not per box: in
 // library runbox_seccomp_compiler, which links libseccomp.
 Result<SeccompProgram> BuildDefaultFilter();

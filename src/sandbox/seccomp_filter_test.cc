@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -156,6 +157,93 @@ INSTANTIATE_TEST_SUITE_P(
         KillCase{"tiocsti_high_bits",
                  [] { return ::syscall(SYS_ioctl, 0, 0xdead00000000UL | TIOCSTI, "x"); }}),
     [](const auto& info) { return std::string(info.param.name); });
+
+// socket() and socketpair() only for AllowedSocketFamilies; every other family fails the way a
+// kernel without it fails (EAFNOSUPPORT), whatever the type and protocol.
+struct SocketCase {
+  const char* name;
+  long (*call)();
+  int want_errno;  // 0: the call succeeds
+};
+class SeccompSocket : public ::testing::TestWithParam<SocketCase> {};
+
+TEST_P(SeccompSocket, OnlyAllowedFamilies) {
+  auto c = GetParam();
+  int st = UnderFilter([c] {
+    long rc = c.call();
+    int err = ErrnoOf(rc);
+    if (rc >= 0) {
+      ::close(static_cast<int>(rc));
+    }
+    return err == c.want_errno ? 0 : (err == 0 ? 100 : err);
+  });
+  ASSERT_TRUE(WIFEXITED(st)) << c.name << " status " << st;
+  EXPECT_EQ(WEXITSTATUS(st), 0) << c.name << ": errno " << WEXITSTATUS(st) << " (100: it worked)";
+}
+
+long Socket(long domain, long type, long protocol) {
+  return ::syscall(SYS_socket, domain, type, protocol);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Families, SeccompSocket,
+    ::testing::Values(
+        SocketCase{"unix", [] { return Socket(AF_UNIX, SOCK_STREAM, 0); }, 0},
+        SocketCase{"inet", [] { return Socket(AF_INET, SOCK_DGRAM, 0); }, 0},
+        SocketCase{"inet6", [] { return Socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0); }, 0},
+        SocketCase{"netlink_route",
+                   [] { return Socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, 0 /* ROUTE */); }, 0},
+        SocketCase{"socketpair_unix",
+                   [] {
+                     int sv[2];
+                     long rc = ::syscall(SYS_socketpair, AF_UNIX, SOCK_STREAM, 0, sv);
+                     if (rc == 0) {
+                       ::close(sv[1]);
+                       return static_cast<long>(sv[0]);
+                     }
+                     return rc;
+                   },
+                   0},
+        SocketCase{"vsock", [] { return Socket(AF_VSOCK, SOCK_STREAM, 0); }, EAFNOSUPPORT},
+        SocketCase{"vsock_dgram", [] { return Socket(AF_VSOCK, SOCK_DGRAM, 0); }, EAFNOSUPPORT},
+        SocketCase{"packet", [] { return Socket(AF_PACKET, SOCK_RAW, 0); }, EAFNOSUPPORT},
+        SocketCase{"alg", [] { return Socket(AF_ALG, SOCK_SEQPACKET, 0); }, EAFNOSUPPORT},
+        SocketCase{"key", [] { return Socket(AF_KEY, SOCK_RAW, 2); }, EAFNOSUPPORT},
+        SocketCase{"bluetooth", [] { return Socket(AF_BLUETOOTH, SOCK_RAW, 0); }, EAFNOSUPPORT},
+        SocketCase{"unspec", [] { return Socket(AF_UNSPEC, SOCK_STREAM, 0); }, EAFNOSUPPORT},
+        SocketCase{"tipc", [] { return Socket(AF_TIPC, SOCK_RDM, 0); }, EAFNOSUPPORT},
+        SocketCase{"xdp", [] { return Socket(AF_XDP, SOCK_RAW, 0); }, EAFNOSUPPORT},
+        SocketCase{"between_allowed", [] { return Socket(3 /* AF_AX25 */, SOCK_SEQPACKET, 0); },
+                   EAFNOSUPPORT},
+        SocketCase{"way_above", [] { return Socket(0x7fffffff, SOCK_STREAM, 0); }, EAFNOSUPPORT},
+        // The kernel reads the domain as an int: AF_VSOCK behind high garbage bits, and even
+        // AF_UNIX behind them, is refused rather than truncated into a family.
+        SocketCase{"vsock_high_bits",
+                   [] { return Socket(0x100000000L | AF_VSOCK, SOCK_STREAM, 0); }, EAFNOSUPPORT},
+        SocketCase{"unix_high_bits",
+                   [] { return Socket(0x100000000L | AF_UNIX, SOCK_STREAM, 0); }, EAFNOSUPPORT},
+        SocketCase{"socketpair_vsock",
+                   [] {
+                     int sv[2];
+                     return ::syscall(SYS_socketpair, AF_VSOCK, SOCK_STREAM, 0, sv);
+                   },
+                   EAFNOSUPPORT},
+        // AF_INET with SOCK_PACKET is an AF_PACKET socket under its old name.
+        SocketCase{"inet_sock_packet", [] { return Socket(AF_INET, SOCK_PACKET, 0x300); },
+                   EAFNOSUPPORT},
+        SocketCase{"netlink_audit", [] { return Socket(AF_NETLINK, SOCK_RAW, 9); },
+                   EPROTONOSUPPORT},
+        SocketCase{"netlink_uevent", [] { return Socket(AF_NETLINK, SOCK_DGRAM, 15); },
+                   EPROTONOSUPPORT},
+        SocketCase{"netlink_generic", [] { return Socket(AF_NETLINK, SOCK_RAW, 16); },
+                   EPROTONOSUPPORT}),
+    [](const auto& info) { return std::string(info.param.name); });
+
+TEST(SeccompFilter, EverySocketFamilyHasAReason) {
+  for (const auto& f : AllowedSocketFamilies()) {
+    EXPECT_GT(std::string(f.reason).size(), 5u) << f.name;
+  }
+}
 
 TEST(SeccompFilter, EveryRuleHasAReason) {
   for (const auto& r : DeniedSyscalls()) {

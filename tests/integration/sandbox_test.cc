@@ -248,6 +248,21 @@ TEST_F(IsolationTest, SeccompDeniesOrKills) {
   }
 }
 
+// vsock reaches the hypervisor and the host's vsock ports outside every network namespace;
+// packet, alg, key and bluetooth sockets are kernel surface no program needs. The box's own
+// families still work.
+TEST_F(IsolationTest, OnlyTheNeededSocketFamiliesExist) {
+  for (const char* family : {"vsock", "packet", "alg", "key", "bluetooth"}) {
+    auto r = RunProbe(ProbePolicy(), {"socket", family});
+    EXPECT_EQ(r.out, "EAFNOSUPPORT") << family;
+    EXPECT_EQ(r.outcome.status, RunStatus::kRuntimeError) << family << ": " << r.outcome.message;
+  }
+  for (const char* family : {"unix", "inet", "inet6", "netlink"}) {
+    auto r = RunProbe(ProbePolicy(), {"socket", family});
+    EXPECT_EQ(r.out, "ok") << family;
+  }
+}
+
 TEST_F(IsolationTest, CleanEnvironmentAndOnlyThreeFds) {
   auto env = RunProbe(ProbePolicy(), {"env"});
   EXPECT_THAT(env.out, HasSubstr("PATH=/usr/bin:/bin"));

@@ -24,6 +24,8 @@
 //   probe recurse                  unbounded recursion (stack overflow)
 //   probe stdin                    copy stdin to stdout
 //   probe env                      print the environment
+//   probe socket FAMILY            socket(2) of FAMILY (unix inet inet6 netlink vsock packet alg
+//                                  key bluetooth); print "ok" or errno name
 
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -109,6 +111,27 @@ long ForbiddenCall(const char* name) {
     return syscall(SYS_process_vm_readv, 1, 0, 0, 0, 0, 0);
   if (!std::strcmp(name, "setns")) return syscall(SYS_setns, 0, 0);
   errno = ENOSYS;
+  return -1;
+}
+
+long SocketOf(const char* family) {
+  struct Family {
+    const char* name;
+    int domain, type, protocol;
+  };
+  static const Family kFamilies[] = {
+      {"unix", AF_UNIX, SOCK_STREAM, 0},        {"inet", AF_INET, SOCK_STREAM, 0},
+      {"inet6", AF_INET6, SOCK_STREAM, 0},      {"netlink", AF_NETLINK, SOCK_RAW, 0},
+      {"vsock", AF_VSOCK, SOCK_STREAM, 0},      {"packet", AF_PACKET, SOCK_RAW, 0},
+      {"alg", AF_ALG, SOCK_SEQPACKET, 0},       {"key", AF_KEY, SOCK_RAW, 2 /* PF_KEY_V2 */},
+      {"bluetooth", AF_BLUETOOTH, SOCK_RAW, 0},
+  };
+  for (const Family& f : kFamilies) {
+    if (!std::strcmp(family, f.name)) {
+      return socket(f.domain, f.type, f.protocol);
+    }
+  }
+  errno = EINVAL;
   return -1;
 }
 
@@ -272,6 +295,9 @@ int main(int argc, char** argv) {
   }
   if (!std::strcmp(cmd, "syscall")) {
     return Answer(ForbiddenCall(a));
+  }
+  if (!std::strcmp(cmd, "socket")) {
+    return Answer(SocketOf(a));
   }
   if (!std::strcmp(cmd, "daemon")) {
     if (fork() == 0) {
