@@ -1,21 +1,27 @@
-// The runbox web IDE: wires the language picker, editor, file tabs, input, run modes (batch run,
-// test cases, interactive terminal), sharing and themes together. Only the public API of
-// docs/api.md is used.
+// The runbox web IDE: wires the language picker, editor, file bar, input, run modes (batch run,
+// test cases, interactive terminal), sharing and themes together. Each part of the page has its
+// own file (file-bar.ts, tests-panel.ts, interactive-panel.ts, result-view.ts, share.ts,
+// theme.ts); this one holds the languages, the saved state and the run button. Only the public
+// API of docs/api.md is used.
 import "./style.css";
 import {
-  ApiError, createSnippet, getLanguages, getSnippet, runJob,
-  type Compare, type JobRequest, type JobResult, type Language, type Result, type TestCase,
+  ApiError, getLanguages, getSnippet, runJob,
+  type Compare, type JobRequest, type JobResult, type Language, type TestCase,
 } from "./api";
 import { CodeEditor } from "./editor";
-import { joinArgs, splitArgs, suggestFileName, validateFileName } from "./format";
+import { FileBar, type FileEntry } from "./file-bar";
+import { joinArgs, splitArgs } from "./format";
+import { InteractivePanel } from "./interactive-panel";
 import { LangPicker } from "./lang-picker";
-import { el, renderError, renderIdle, renderRunning, renderStatus, streamBlock } from "./output";
+import { el, renderError, renderIdle, renderRunning } from "./output";
+import { $, KEY, debounce, decodeContent, hideBanner, readJSON, runShortcut, showBanner, toast, writeJSON } from "./page";
+import { showJob } from "./result-view";
+import { setupShare } from "./share";
 import { TestsPanel, type TestsState } from "./tests-panel";
-import type { InteractiveTerminal } from "./terminal";
+import { setupTheme } from "./theme";
 
 type Mode = "run" | "tests" | "interactive";
 
-interface FileEntry { name: string; content: string }
 interface Workspace { files: FileEntry[]; main: string; active: string }
 interface SavedState {
   lang?: string;
@@ -26,94 +32,15 @@ interface SavedState {
   tests?: TestsState;
 }
 
-const KEY = {
-  state: "runbox:v1:state",
-  theme: "runbox:v1:theme",
-  ws: (langId: string) => `runbox:v1:files:${langId}`,
-};
-
-const $ = <T extends HTMLElement = HTMLElement>(sel: string) => document.querySelector<T>(sel)!;
-
-function readJSON<T>(key: string): T | undefined {
-  try {
-    const s = localStorage.getItem(key);
-    return s ? (JSON.parse(s) as T) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-let storageWarned = false;
-function writeJSON(key: string, value: unknown) {
-  try {
-    localStorage.setItem(key, JSON.stringify(value));
-  } catch {
-    if (!storageWarned) toast("Your browser did not let the page save your code locally.");
-    storageWarned = true;
-  }
-}
-
-function debounce(fn: () => void, ms: number) {
-  let t = 0;
-  const d = () => {
-    clearTimeout(t);
-    t = window.setTimeout(fn, ms);
-  };
-  d.flush = () => {
-    clearTimeout(t);
-    fn();
-  };
-  return d;
-}
-
-let toastTimer = 0;
-function toast(msg: string) {
-  const t = $("#toast");
-  t.textContent = msg;
-  t.hidden = false;
-  clearTimeout(toastTimer);
-  toastTimer = window.setTimeout(() => (t.hidden = true), 3500);
-}
-
-function showBanner(message: string, action?: { label: string; run: () => void }) {
-  const b = $("#banner");
-  b.replaceChildren(el("span", { text: message }));
-  if (action) {
-    const btn = el("button", { class: "btn btn-sm", text: action.label, attrs: { type: "button" } });
-    btn.addEventListener("click", action.run);
-    b.append(btn);
-  }
-  b.hidden = false;
-}
-
-function hideBanner() {
-  $("#banner").hidden = true;
-}
-
-/** Snippet files may be saved as base64 (docs/api.md `encoding`); the editor shows text. */
-function decodeContent(f: { content?: string; encoding?: string }): string {
-  const c = f.content ?? "";
-  if (f.encoding !== "base64") return c;
-  try {
-    return new TextDecoder().decode(Uint8Array.from(atob(c), (ch) => ch.charCodeAt(0)));
-  } catch {
-    return c;
-  }
-}
-
-const isMac = /Mac|iPhone|iPad/.test(navigator.platform || navigator.userAgent);
-
 class App {
   private languages: Language[] = [];
   private lang: Language | undefined;
-  private order: string[] = [];
-  private main = "";
   private mode: Mode = "run";
   private busy = false;
   private saved: SavedState = readJSON<SavedState>(KEY.state) ?? {};
   /** Opened from a share link and not edited since: nothing is saved, the URL keeps ?s=. */
   private pristineSnippet = false;
-  private fileEdit: { kind: "add" } | { kind: "rename"; file: string } | null = null;
+  private runCount = 0;
 
   private readonly runBtn = $<HTMLButtonElement>("#run-btn");
   private readonly statusBar = $("#status-bar");
@@ -121,11 +48,10 @@ class App {
   private readonly stdin = $<HTMLTextAreaElement>("#stdin");
   private readonly args = $<HTMLInputElement>("#args");
   private readonly editor: CodeEditor;
+  private readonly fileBar: FileBar;
   private readonly picker: LangPicker;
   private readonly tests: TestsPanel;
-  /** xterm.js is loaded on first use of the Interactive tab, keeping the first load small. */
-  private term: InteractiveTerminal | null = null;
-  private termLoading: Promise<InteractiveTerminal> | null = null;
+  private readonly interactive = new InteractivePanel(this.statusBar);
 
   private readonly saveWorkspace = debounce(() => this.persistWorkspace(), 300);
   private readonly saveState = debounce(() => this.persistState(), 300);
@@ -136,26 +62,41 @@ class App {
       onCursor: (line, col) => ($("#cursor-pos").textContent = `Ln ${line}, Col ${col}`),
       onRun: () => this.run(),
     });
+    this.fileBar = new FileBar(this.editor, {
+      onEdited: () => this.edited(),
+      onShown: () => this.saveWorkspace(),
+      languageName: () => this.lang?.name,
+    });
     this.picker = new LangPicker($("#lang-picker"), (l) => this.switchLanguage(l));
     this.tests = new TestsPanel($("#panel-tests"), this.saved.tests ?? { cases: [], compare: "trailing_whitespace" }, (s) => {
       this.saved.tests = s;
       this.saveState();
     });
 
-    $("#run-kbd").textContent = isMac ? "⌘ Enter" : "Ctrl+Enter";
-    this.runBtn.title = `Run (${isMac ? "⌘ Enter" : "Ctrl+Enter"})`;
+    $("#run-kbd").textContent = runShortcut;
+    this.runBtn.title = `Run (${runShortcut})`;
     this.runBtn.addEventListener("click", () => this.run());
-    $("#term-stop").addEventListener("click", () => this.term?.stop());
-    $("#share-btn").addEventListener("click", () => void this.share());
+    $("#term-stop").addEventListener("click", () => this.interactive.stop());
     $("#reset-btn").addEventListener("click", () => this.resetToTemplate());
     this.stdin.value = this.saved.stdin ?? "";
     this.args.value = this.saved.args ?? "";
     this.stdin.addEventListener("input", () => this.edited());
     this.args.addEventListener("input", () => this.edited());
     this.setupTabs();
-    this.setupFileBar();
-    this.setupTheme();
-    this.setupShareDialog();
+    setupTheme((dark) => this.interactive.setDark(dark));
+    setupShare({
+      snippet: () => this.lang && {
+        language: this.lang.id,
+        files: this.fileBar.files(),
+        stdin: this.stdin.value.replace(/\r\n/g, "\n"),
+        args: splitArgs(this.args.value),
+      },
+      onShared: () => {
+        this.saveWorkspace.flush();
+        this.saveState.flush();
+        this.pristineSnippet = true;
+      },
+    });
 
     document.addEventListener("keydown", (e) => {
       if (e.key === "Enter" && (e.ctrlKey || e.metaKey) && !e.defaultPrevented) {
@@ -252,11 +193,11 @@ class App {
     }
   }
 
-  // ---- languages and files ------------------------------------------------------------
+  // ---- languages and saved state ----------------------------------------------------------
 
   private switchLanguage(l: Language) {
     if (this.lang) this.saveWorkspace.flush();
-    this.closeFileEdit();
+    this.fileBar.closeEdit();
     const saved = readJSON<Workspace>(KEY.ws(l.id));
     const ws = saved && Array.isArray(saved.files) && saved.files.length && saved.files.some((f) => f.name === saved.main)
       ? saved
@@ -278,21 +219,15 @@ class App {
     this.picker.select(l);
     const main = ws.files.find((f) => f.name === ws.main) ?? ws.files[0];
     const files = [main, ...ws.files.filter((f) => f !== main)];
-    this.order = files.map((f) => f.name);
-    this.main = main.name;
-    this.editor.load(files, ws.active, this.main, l);
-    this.renderFileTabs();
+    this.editor.load(files, ws.active, main.name, l);
+    this.fileBar.load(files, main);
     this.runBtn.disabled = false;
     document.title = `${l.name} — runbox`;
   }
 
-  private files(): FileEntry[] {
-    return this.order.map((name) => ({ name, content: this.editor.content(name) }));
-  }
-
   private persistWorkspace() {
     if (!this.lang || this.pristineSnippet) return;
-    writeJSON(KEY.ws(this.lang.id), { files: this.files(), main: this.main, active: this.editor.activeFile });
+    writeJSON(KEY.ws(this.lang.id), { files: this.fileBar.files(), main: this.fileBar.main, active: this.editor.activeFile });
   }
 
   private persistState() {
@@ -329,165 +264,6 @@ class App {
     this.editor.focus();
   }
 
-  private renderFileTabs() {
-    const host = $("#file-tabs");
-    const active = this.editor.activeFile;
-    const frag = document.createDocumentFragment();
-    for (const name of this.order) {
-      const isMain = name === this.main;
-      const tab = el("button", {
-        class: "file-tab",
-        attrs: {
-          type: "button", role: "tab", "data-file": name,
-          "aria-selected": String(name === active), tabindex: name === active ? "0" : "-1",
-          "aria-controls": "editor", title: isMain ? `${name} (main file)` : name,
-        },
-      }, el("span", { class: "file-tab-name", text: name }));
-      if (isMain) tab.append(el("span", { class: "main-mark", text: "main", attrs: { "aria-label": "(main file)" } }));
-      tab.addEventListener("click", () => this.showFile(name));
-      tab.addEventListener("dblclick", () => this.openFileEdit({ kind: "rename", file: name }));
-      frag.append(tab);
-    }
-    host.replaceChildren(frag);
-    const activeIsMain = active === this.main;
-    $<HTMLButtonElement>("#file-rename").disabled = !active;
-    $<HTMLButtonElement>("#file-main").disabled = activeIsMain;
-    $<HTMLButtonElement>("#file-delete").disabled = activeIsMain;
-    $("#file-info").textContent = active ? `${active}${activeIsMain ? " · main file" : ""}${this.lang ? ` · ${this.lang.name}` : ""}` : "";
-  }
-
-  private showFile(name: string, focusTab = false) {
-    this.editor.show(name);
-    this.renderFileTabs();
-    this.saveWorkspace();
-    if (focusTab) $(`.file-tab[data-file="${CSS.escape(name)}"]`).focus();
-  }
-
-  private setupFileBar() {
-    const tabs = $("#file-tabs");
-    tabs.addEventListener("keydown", (e) => {
-      const i = this.order.indexOf(this.editor.activeFile);
-      let next = -1;
-      if (e.key === "ArrowRight") next = (i + 1) % this.order.length;
-      else if (e.key === "ArrowLeft") next = (i - 1 + this.order.length) % this.order.length;
-      else if (e.key === "Home") next = 0;
-      else if (e.key === "End") next = this.order.length - 1;
-      else if (e.key === "F2") this.openFileEdit({ kind: "rename", file: this.editor.activeFile });
-      else if (e.key === "Delete") this.deleteFile(this.editor.activeFile);
-      if (next >= 0) {
-        e.preventDefault();
-        this.showFile(this.order[next], true);
-      }
-    });
-    // Actions on the active file, next to the "+" button.
-    const actions = el("div", { class: "file-actions" },
-      this.iconButton("file-rename", "Rename file", '<path d="M10.5 2.5l3 3L6 13H3v-3z"/>'),
-      this.iconButton("file-main", "Make this the main file", '<path d="M8 2l1.8 3.8 4.2.5-3.1 2.9.8 4.1L8 11.3 4.3 13.3l.8-4.1L2 6.3l4.2-.5z"/>'),
-      this.iconButton("file-delete", "Delete file", '<path d="M3 4.5h10M6.5 4.5V3h3v1.5M4.5 4.5l.7 9h5.6l.7-9"/>'),
-    );
-    $("#add-file").before(actions);
-    $("#add-file").addEventListener("click", () => this.openFileEdit({ kind: "add" }));
-    $("#file-rename").addEventListener("click", () => this.openFileEdit({ kind: "rename", file: this.editor.activeFile }));
-    $("#file-main").addEventListener("click", () => this.makeMain(this.editor.activeFile));
-    $("#file-delete").addEventListener("click", () => this.deleteFile(this.editor.activeFile));
-
-    const input = $<HTMLInputElement>("#file-name-input");
-    $("#file-name-ok").addEventListener("click", () => this.commitFileEdit());
-    $("#file-name-cancel").addEventListener("click", () => this.closeFileEdit(true));
-    input.addEventListener("keydown", (e) => {
-      if (e.key === "Enter") {
-        e.preventDefault();
-        this.commitFileEdit();
-      } else if (e.key === "Escape") {
-        e.preventDefault();
-        this.closeFileEdit(true);
-      }
-    });
-    input.addEventListener("input", () => {
-      $("#file-name-error").textContent = "";
-      input.removeAttribute("aria-invalid");
-    });
-  }
-
-  private iconButton(id: string, label: string, path: string) {
-    const b = el("button", { class: "btn btn-ghost btn-icon btn-sm", attrs: { type: "button", id, "aria-label": label, title: label } });
-    b.innerHTML = `<svg viewBox="0 0 16 16" aria-hidden="true">${path}</svg>`;
-    return b;
-  }
-
-  private openFileEdit(edit: { kind: "add" } | { kind: "rename"; file: string }) {
-    if (!this.lang) return;
-    this.fileEdit = edit;
-    const input = $<HTMLInputElement>("#file-name-input");
-    $("#file-name-label").textContent = edit.kind === "add" ? "New file name" : `Rename ${edit.file} to`;
-    input.value = edit.kind === "add" ? suggestFileName(this.main, this.order) : edit.file;
-    $("#file-name-error").textContent = "";
-    input.removeAttribute("aria-invalid");
-    $("#file-edit").hidden = false;
-    input.focus();
-    const dot = input.value.lastIndexOf(".");
-    input.setSelectionRange(0, dot > 0 ? dot : input.value.length);
-  }
-
-  private closeFileEdit(refocus = false) {
-    this.fileEdit = null;
-    $("#file-edit").hidden = true;
-    if (refocus) this.editor.focus();
-  }
-
-  private commitFileEdit() {
-    const edit = this.fileEdit;
-    if (!edit) return;
-    const input = $<HTMLInputElement>("#file-name-input");
-    const name = input.value.trim();
-    if (edit.kind === "rename" && name === edit.file) return this.closeFileEdit(true);
-    const others = this.order.filter((n) => edit.kind === "add" || n !== edit.file);
-    const err = validateFileName(name, others);
-    if (err) {
-      $("#file-name-error").textContent = err;
-      input.setAttribute("aria-invalid", "true");
-      input.focus();
-      return;
-    }
-    if (edit.kind === "add") {
-      this.editor.add(name, "");
-      this.order.push(name);
-      this.editor.show(name);
-    } else {
-      this.editor.rename(edit.file, name);
-      this.order = this.order.map((n) => (n === edit.file ? name : n));
-      if (this.main === edit.file) {
-        this.main = name;
-        this.editor.setMain(name);
-      }
-    }
-    this.renderFileTabs();
-    this.closeFileEdit(true);
-    this.edited();
-  }
-
-  private makeMain(name: string) {
-    if (!name || name === this.main) return;
-    this.main = name;
-    this.order = [name, ...this.order.filter((n) => n !== name)];
-    this.editor.setMain(name);
-    this.renderFileTabs();
-    this.edited();
-    toast(`${name} is now the main file`);
-  }
-
-  private deleteFile(name: string) {
-    if (!name || name === this.main) return;
-    if (this.editor.content(name).trim() && !confirm(`Delete ${name}?`)) return;
-    const i = this.order.indexOf(name);
-    this.order.splice(i, 1);
-    this.editor.remove(name);
-    this.editor.show(this.order[Math.max(0, i - 1)]);
-    this.renderFileTabs();
-    this.edited();
-    $(`.file-tab[aria-selected="true"]`)?.focus();
-  }
-
   // ---- modes ---------------------------------------------------------------------------
 
   private setupTabs() {
@@ -510,7 +286,7 @@ class App {
   }
 
   private setMode(mode: Mode, user: boolean) {
-    if (this.term?.running && mode !== "interactive") {
+    if (this.interactive.running && mode !== "interactive") {
       if (user) toast("Stop the interactive program first.");
       mode = "interactive";
     }
@@ -526,11 +302,7 @@ class App {
     note.textContent = mode === "tests" ? "not used: each test has its own input"
       : mode === "interactive" ? "not used: type input in the terminal" : "";
     this.stdin.classList.toggle("is-unused", mode !== "run");
-    if (mode === "interactive") {
-      void this.loadTerminal().then((t) => {
-        if (this.mode === "interactive") t.ensureOpen();
-      });
-    }
+    if (mode === "interactive") this.interactive.open(() => this.mode === "interactive");
     this.updateRunButton();
     if (user) this.saveState();
   }
@@ -538,7 +310,7 @@ class App {
   private updateRunButton() {
     const b = this.runBtn;
     const label = b.querySelector(".run-text")!;
-    const interactiveRunning = this.term?.running ?? false;
+    const interactiveRunning = this.interactive.running;
     b.classList.toggle("is-busy", this.busy);
     b.classList.toggle("is-stop", interactiveRunning);
     b.setAttribute("aria-busy", String(this.busy));
@@ -553,7 +325,7 @@ class App {
 
   private job(): JobRequest {
     const l = this.lang!;
-    const job: JobRequest = { language: l.id, files: this.files(), main_file: this.main };
+    const job: JobRequest = { language: l.id, files: this.fileBar.files(), main_file: this.fileBar.main };
     // Name the version only when the server offers several of the same language.
     if (this.languages.filter((x) => x.id === l.id).length > 1) job.version = l.version;
     const args = splitArgs(this.args.value);
@@ -561,18 +333,22 @@ class App {
     return job;
   }
 
-  private runCount = 0;
-
   run() {
     if (!this.lang || this.busy) return;
-    if (this.mode === "interactive" && this.term?.running) {
-      this.term.stop();
+    if (this.mode === "interactive" && this.interactive.running) {
+      this.interactive.stop();
       return;
     }
     // Counts runs so tests can tell one result from the next.
     this.statusBar.dataset.run = String(++this.runCount);
-    if (this.mode === "interactive") void this.runInteractive();
-    else void this.runBatch();
+    if (this.mode === "interactive") {
+      void this.interactive.run(this.job(), !!this.lang.compiled, (busy) => {
+        this.busy = busy;
+        this.updateRunButton();
+      }, () => this.updateRunButton());
+    } else {
+      void this.runBatch();
+    }
   }
 
   private async runBatch() {
@@ -609,200 +385,25 @@ class App {
       this.updateRunButton();
     }
     try {
-      this.showJob(res, mode);
+      showJob(res, mode === "tests", {
+        statusBar: this.statusBar, outputBody: this.outputBody, tests: this.tests,
+        files: this.fileBar.names, onLoc: (file, line, col) => this.gotoLocation(file, line, col),
+      });
     } catch (e) {
       renderError(this.statusBar, `The server's answer could not be shown: ${(e as Error).message}`);
     }
   }
 
-  private showJob(res: JobResult, mode: Mode) {
-    const cases = Array.isArray(res.cases) ? res.cases : [];
-    const ce = res.status === "CE";
-    const onLoc = (file: string, line: number, col: number) => this.gotoLocation(file, line, col);
-    const blocks: HTMLElement[] = [];
-    if (res.compile && (ce || res.compile.stdout || res.compile.stderr)) {
-      const cout = res.compile.stdout ?? "";
-      const text = [cout, res.compile.stderr ?? ""].filter(Boolean).join(cout.endsWith("\n") ? "" : "\n");
-      blocks.push(streamBlock({
-        id: "compile", title: ce ? "Compiler errors" : "Compiler output", text,
-        files: this.order, onLoc, tone: ce ? "error" : "normal", emptyText: res.compile.message,
-        serverTruncated: res.compile.stdout_truncated || res.compile.stderr_truncated,
-      }));
-    }
-
-    if (mode === "tests") {
-      this.tests.showResults(res);
-      if (ce && blocks[0]) $("#test-list").prepend(blocks[0]);
-      const worst = cases.find((c) => c.verdict !== "AC") ?? cases[0];
-      const passed = cases.filter((c) => c.verdict === "AC").length;
-      renderStatus(this.statusBar, {
-        status: res.status,
-        result: ce ? res.compile : worst?.result,
-        message: ce ? res.compile?.message : worst && worst.verdict === "WA" ? `${cases.length - passed} of ${cases.length} tests gave a wrong answer` : undefined,
-        summary: ce ? undefined : `${passed} / ${cases.length}`,
-      });
-      return;
-    }
-
-    const r: Result | undefined = cases[0]?.result;
-    if (!ce && r) {
-      blocks.push(streamBlock({ id: "stdout", title: "Output", text: r.stdout ?? "", serverTruncated: r.stdout_truncated, emptyText: "(no output)" }));
-      blocks.push(streamBlock({
-        id: "stderr", title: "Errors (stderr)", text: r.stderr ?? "", serverTruncated: r.stderr_truncated,
-        files: this.order, onLoc, tone: "error", emptyText: "(none)",
-      }));
-    }
-    this.outputBody.replaceChildren(...blocks);
-    this.outputBody.scrollTop = 0;
-    renderStatus(this.statusBar, { status: res.status, result: ce ? res.compile : r, message: ce ? res.compile?.message : r?.message });
-  }
-
   private gotoLocation(file: string, line: number, col: number) {
-    if (!this.order.includes(file)) return;
+    if (!this.fileBar.names.includes(file)) return;
     this.editor.goto(file, line, col);
-    this.renderFileTabs();
-  }
-
-  private async runInteractive() {
-    const job = this.job();
-    let term: InteractiveTerminal;
-    this.busy = true; // until the terminal code has loaded: no second start
-    this.updateRunButton();
-    try {
-      term = await this.loadTerminal();
-    } catch {
-      renderError(this.statusBar, "The terminal could not be loaded. Reload the page and try again.");
-      return;
-    } finally {
-      this.busy = false;
-      this.updateRunButton();
-    }
-    term.ensureOpen();
-    let compileFailed: Result | null = null;
-    renderRunning(this.statusBar, this.lang!.compiled ? "Compiling…" : "Starting…");
-    term.start(job, {
-      onCompile: (r) => {
-        if (r.status !== "OK") compileFailed = r;
-      },
-      onStarted: () => renderRunning(this.statusBar, "Running — type input in the terminal"),
-      onExit: (r) => {
-        if (compileFailed) renderStatus(this.statusBar, { status: "CE", result: compileFailed, message: compileFailed.message });
-        else renderStatus(this.statusBar, { status: r.status, result: r });
-      },
-      onError: (msg) => {
-        if (compileFailed) renderStatus(this.statusBar, { status: "CE", result: compileFailed, message: compileFailed.message });
-        else renderError(this.statusBar, msg);
-      },
-      onEnd: () => this.updateRunButton(),
-    });
-    this.updateRunButton();
-    term.focus();
-  }
-
-  private loadTerminal(): Promise<InteractiveTerminal> {
-    if (!this.termLoading) {
-      this.termLoading = import("./terminal").then(({ InteractiveTerminal }) => {
-        const t = new InteractiveTerminal($("#term-host"));
-        t.setDark(document.documentElement.dataset.theme === "dark");
-        this.term = t;
-        return t;
-      });
-      this.termLoading.catch(() => (this.termLoading = null));
-    }
-    return this.termLoading;
+    this.fileBar.render();
   }
 
   private renderOutputPlaceholder() {
     this.outputBody.replaceChildren(el("div", { class: "output-empty" },
       el("p", { text: "Output appears here." }),
-      el("p", { class: "muted", text: `Write code, add input if it reads any, then press Run (${isMac ? "⌘ Enter" : "Ctrl+Enter"}).` })));
-  }
-
-  // ---- sharing -------------------------------------------------------------------------
-
-  private async share() {
-    if (!this.lang) return;
-    const btn = $<HTMLButtonElement>("#share-btn");
-    btn.disabled = true;
-    btn.setAttribute("aria-busy", "true");
-    try {
-      const { id } = await createSnippet({
-        language: this.lang.id,
-        files: this.files(),
-        stdin: this.stdin.value.replace(/\r\n/g, "\n"),
-        args: splitArgs(this.args.value),
-      });
-      this.saveWorkspace.flush();
-      this.saveState.flush();
-      const u = new URL(location.href);
-      u.search = `?s=${encodeURIComponent(id)}`;
-      u.hash = "";
-      history.replaceState(null, "", u.pathname + u.search);
-      this.pristineSnippet = true;
-      const input = $<HTMLInputElement>("#share-url");
-      input.value = u.toString();
-      $<HTMLAnchorElement>("#share-open").href = u.toString();
-      const dlg = $<HTMLDialogElement>("#share-dialog");
-      dlg.showModal();
-      input.select();
-    } catch (e) {
-      showBanner(`Could not create a share link. ${(e as Error).message}`);
-      setTimeout(hideBanner, 8000);
-    } finally {
-      btn.disabled = false;
-      btn.removeAttribute("aria-busy");
-    }
-  }
-
-  private setupShareDialog() {
-    $("#share-copy").addEventListener("click", async () => {
-      const input = $<HTMLInputElement>("#share-url");
-      input.select();
-      try {
-        await navigator.clipboard.writeText(input.value);
-        $("#share-copy").textContent = "Copied";
-      } catch {
-        document.execCommand?.("copy");
-        $("#share-copy").textContent = "Copied";
-      }
-      setTimeout(() => ($("#share-copy").textContent = "Copy"), 1500);
-    });
-  }
-
-  // ---- theme ---------------------------------------------------------------------------
-
-  private setupTheme() {
-    const root = document.documentElement;
-    const media = matchMedia("(prefers-color-scheme: dark)");
-    const apply = (t: "light" | "dark") => {
-      root.dataset.theme = t;
-      const btn = $("#theme-btn");
-      btn.setAttribute("aria-pressed", String(t === "dark"));
-      btn.title = t === "dark" ? "Switch to the light theme" : "Switch to the dark theme";
-      this.term?.setDark(t === "dark");
-    };
-    const storedTheme = () => {
-      try {
-        return localStorage.getItem(KEY.theme);
-      } catch {
-        return null;
-      }
-    };
-    const stored = storedTheme();
-    apply(stored === "dark" || stored === "light" ? stored : media.matches ? "dark" : "light");
-    media.addEventListener("change", () => {
-      const s = storedTheme();
-      if (s !== "dark" && s !== "light") apply(media.matches ? "dark" : "light");
-    });
-    $("#theme-btn").addEventListener("click", () => {
-      const next = root.dataset.theme === "dark" ? "light" : "dark";
-      try {
-        localStorage.setItem(KEY.theme, next);
-      } catch {
-        /* still switch for this page view */
-      }
-      apply(next);
-    });
+      el("p", { class: "muted", text: `Write code, add input if it reads any, then press Run (${runShortcut}).` })));
   }
 }
 
