@@ -27,7 +27,12 @@ int Outcome::ExitStatus() const {
     case RunStatus::kOutputLimit:
       // runbox (or the kernel, on its behalf) ended the program: report it the way docker run
       // reports an OOM kill, or the program's own signal when it got SIGXCPU/SIGXFSZ.
-      return signal != 0 ? 128 + signal : (exit_code >= 0 ? exit_code : 137);
+      // A program that exited 0 and still went over a limit (its files exceed the copy-out
+      // budget, a child was OOM-killed) must not look like a success: 1.
+      if (signal != 0) {
+        return 128 + signal;
+      }
+      return exit_code > 0 ? exit_code : (exit_code == 0 ? 1 : 137);
     case RunStatus::kSystemError:
       return 125;
   }

@@ -846,11 +846,22 @@ Result<Outcome> Box::Run(const Policy& policy, const RunRequest& request) {
   trace.Mark("program ran");
   // The program is done and its init parked (or gone): copy the workdir out while the box's
   // mounts still exist.
+  // Within budgets bound to the box's disk limit: what a hostile box left there must not cost
+  // the host more than the box itself could hold (CopyOutBudget).
   Status copied;
+  std::string copy_refused;
   if (!policy.copy_out.empty() && have_program_status && !child_exited &&
       kill_reason == KillReason::kNone) {
     auto workdir = OpenBoxWorkdir(pid, policy.workdir);
-    copied = workdir ? CopyOut(workdir->get(), policy.copy_out) : Status(workdir.error());
+    if (!workdir) {
+      copied = std::move(workdir).error();
+    } else if (auto report = CopyOut(workdir->get(), policy.copy_out,
+                                     CopyOutBudget::For(limits));
+               !report) {
+      copied = std::move(report).error();
+    } else {
+      copy_refused = report->refused;
+    }
   }
   // A parked init has killed and reaped the rest of the box before it reported the program's
   // status: the cgroup's accounting is final, and ending the init can wait for Close(). An init
@@ -920,6 +931,12 @@ Result<Outcome> Box::Run(const Policy& policy, const RunRequest& request) {
     } else {
       outcome.status = RunStatus::kOk;
       outcome.message = "exited with code 0";
+    }
+    // The program ended on its own, but left more in the workdir than the copy-out takes: its
+    // output is over a limit (nothing was copied), like output past output_bytes.
+    if (!copy_refused.empty()) {
+      outcome.status = RunStatus::kOutputLimit;
+      outcome.message = copy_refused;
     }
     if (outcome.status == RunStatus::kTimeLimit || outcome.status == RunStatus::kMemoryLimit ||
         outcome.status == RunStatus::kOutputLimit) {

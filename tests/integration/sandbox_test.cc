@@ -6,11 +6,13 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -377,6 +379,170 @@ TEST_F(IsolationTest, SignalsSentToTheRunReachTheProgram) {
   EXPECT_EQ(r->status, RunStatus::kRuntimeError) << r->message;
   EXPECT_EQ(r->exit_code, 3);
   EXPECT_EQ(seen, "ready\ngot INT\n");
+}
+
+// ---- copy-out: what a hostile box leaves in /box costs the host at most the box's disk -------
+class CopyOutTest : public BoxTest {
+ protected:
+  void SetUp() override {
+    BoxTest::SetUp();
+    out_ = ProbeDir() + "-copy-out-" + std::to_string(counter_++);
+    std::filesystem::remove_all(out_);
+    std::filesystem::create_directories(out_);
+  }
+  void TearDown() override {
+    std::error_code ec;
+    std::filesystem::remove_all(out_, ec);
+  }
+  // The probe's run with copy_out = out_ and a workdir of disk bytes.
+  sandbox::Outcome Run(std::vector<std::string> args, uint64_t disk = 64ull << 20) {
+    auto p = ProbePolicy();
+    p.copy_out = out_;
+    p.limits.disk_bytes = disk;
+    p.limits.wall_time = 20s;
+    p.limits.cpu_time = 10s;
+    sandbox::RunRequest req = Request(std::move(args));
+    auto r = sandbox::Run(p, req, TestHost());
+    EXPECT_TRUE(r) << (r ? "" : r.error().message);
+    return r ? *r : sandbox::Outcome{};
+  }
+  // A probe subcommand, or a command of its own when args starts with a path.
+  static sandbox::RunRequest Request(std::vector<std::string> args) {
+    sandbox::RunRequest req;
+    if (args.empty() || args[0][0] != '/') {
+      req.argv = {"/opt/probe/probe"};
+    }
+    req.argv.insert(req.argv.end(), args.begin(), args.end());
+    return req;
+  }
+  // Names in out_, recursively, and the disk blocks they use (du), counting each inode once.
+  struct Usage {
+    size_t names = 0;
+    uint64_t disk_bytes = 0;
+  };
+  Usage Du() const {
+    Usage u;
+    std::set<std::pair<dev_t, ino_t>> seen;
+    std::error_code ec;
+    for (auto it = std::filesystem::recursive_directory_iterator(out_, ec);
+         !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+      ++u.names;
+      struct stat st;
+      if (::lstat(it->path().c_str(), &st) == 0 && seen.insert({st.st_dev, st.st_ino}).second) {
+        u.disk_bytes += static_cast<uint64_t>(st.st_blocks) * 512;
+      }
+    }
+    return u;
+  }
+  std::string out_;
+  static inline int counter_ = 0;
+};
+
+// Thousands of nested directories once overflowed the supervisor's stack in the recursive copier
+// (a crash of the whole server from one request). Now the depth budget refuses the copy, and
+// nothing of it is left in the destination.
+TEST_F(CopyOutTest, ADeepDirectoryChainIsRefusedAndLeavesNothing) {
+  auto o = Run({"deepdir", "3000"});
+  EXPECT_EQ(o.status, RunStatus::kOutputLimit) << o.message;
+  EXPECT_THAT(o.message, HasSubstr("nest deeper than 64 levels"));
+  EXPECT_THAT(o.message, HasSubstr("copy-out budget"));
+  EXPECT_EQ(o.ExitStatus(), 1);  // not a success, though the program exited 0
+  EXPECT_EQ(Du().names, 0u) << "the refused copy left files behind";
+}
+
+// Directories just within the depth budget come out whole.
+TEST_F(CopyOutTest, ADirectoryChainWithinTheBudgetComesOut) {
+  auto o = Run({"deepdir", "60"});
+  ASSERT_EQ(o.status, RunStatus::kOk) << o.message;
+  std::string deepest = out_;
+  for (int i = 0; i < 60; ++i) {
+    deepest += "/d";
+  }
+  EXPECT_TRUE(std::filesystem::is_directory(deepest));
+}
+
+// 16 sparse files of 64 MiB hold 16 bytes of data in the box and were 1 GiB on the host: their
+// apparent size is what counts, and it is over the box's disk limit.
+TEST_F(CopyOutTest, SparseFilesCountWithTheirFullSize) {
+  auto o = Run({"sparse", "16", "64"});
+  EXPECT_EQ(o.status, RunStatus::kOutputLimit) << o.message;
+  EXPECT_THAT(o.message, HasSubstr("exceed the copy-out budget of 64 MiB"));
+  EXPECT_EQ(Du().names, 0u);
+}
+
+// A sparse file within the budget keeps its holes on the host.
+TEST_F(CopyOutTest, ASparseFileWithinTheBudgetKeepsItsHoles) {
+  auto o = Run({"sparse", "1", "32"});
+  ASSERT_EQ(o.status, RunStatus::kOk) << o.message;
+  struct stat st;
+  ASSERT_EQ(::stat((out_ + "/sparse-0").c_str(), &st), 0);
+  EXPECT_EQ(st.st_size, 32 << 20);
+  EXPECT_LT(static_cast<uint64_t>(st.st_blocks) * 512, 1u << 20) << "the holes were filled in";
+  std::ifstream f(out_ + "/sparse-0", std::ios::binary);
+  f.seekg(16 << 20);
+  EXPECT_EQ(f.get(), 'x');
+}
+
+// One 1 MiB file with 256 names: 1 MiB in the box, and 1 MiB on the host (one inode, 256 links),
+// not 256 MiB.
+TEST_F(CopyOutTest, HardLinksCostTheHostOneCopy) {
+  auto o = Run({"links", "256", "1024"});
+  ASSERT_EQ(o.status, RunStatus::kOk) << o.message;
+  Usage u = Du();
+  EXPECT_EQ(u.names, 256u);
+  EXPECT_LE(u.disk_bytes, 2u << 20);
+  struct stat a, b;
+  ASSERT_EQ(::stat((out_ + "/linked").c_str(), &a), 0);
+  ASSERT_EQ(::stat((out_ + "/link-255").c_str(), &b), 0);
+  EXPECT_EQ(a.st_ino, b.st_ino);
+  EXPECT_EQ(a.st_nlink, 256u);
+  EXPECT_EQ(a.st_size, 1 << 20);
+}
+
+// Each directory costs the host a block, whatever its size in the box: 600 empty directories
+// are 2.3 MiB on the host, over a 1 MiB box's budget.
+TEST_F(CopyOutTest, ManyEmptyDirectoriesCountAgainstTheBytes) {
+  auto o = Run({"/bin/sh", "-c", "mkdir $(seq 1 600)"}, 1ull << 20);
+  EXPECT_EQ(o.status, RunStatus::kOutputLimit) << o.message;
+  EXPECT_THAT(o.message, HasSubstr("copy-out budget of 1 MiB"));
+  EXPECT_EQ(Du().names, 0u);
+}
+
+// Symlinks never come out and are never followed (a link to a host file, to the host's root
+// through /proc, to a directory); FIFOs, sockets and devices are skipped without being opened
+// (an open FIFO would hang the copy).
+TEST_F(CopyOutTest, LinksFifosAndSocketsStayBehind) {
+  std::string secret = ProbeDir() + "-secret";
+  std::ofstream(secret) << "host secret";
+  auto o = Run({"/bin/sh", "-c",
+                "ln -s " + secret + " file-link; ln -s /etc etc-link; ln -s /proc/1/root root; "
+                "mkfifo fifo; mkdir sub; ln -s ../../../../../ sub/up; echo data > sub/real"});
+  std::filesystem::remove(secret);
+  ASSERT_EQ(o.status, RunStatus::kOk) << o.message << o.stderr_data;
+  for (const char* name : {"file-link", "etc-link", "root", "fifo", "sub/up"}) {
+    struct stat st;
+    EXPECT_NE(::lstat((out_ + "/" + name).c_str(), &st), 0) << name << " came out";
+  }
+  std::ifstream real(out_ + "/sub/real");
+  std::string text((std::istreambuf_iterator<char>(real)), {});
+  EXPECT_EQ(text, "data\n");
+  EXPECT_EQ(Du().names, 2u);  // sub and sub/real
+}
+
+// A second copy into one directory replaces what the first left, and no staging directory
+// stays behind.
+TEST_F(CopyOutTest, ACopyReplacesEntriesOfTheSameNameAndLeavesNoStaging) {
+  std::filesystem::create_directories(out_ + "/sub/old");
+  std::ofstream(out_ + "/keep") << "kept";
+  std::ofstream(out_ + "/sub/old/file") << "old";
+  auto o = Run({"/bin/sh", "-c", "mkdir sub; echo new > sub/file"});
+  ASSERT_EQ(o.status, RunStatus::kOk) << o.message;
+  EXPECT_TRUE(std::filesystem::exists(out_ + "/keep"));
+  EXPECT_TRUE(std::filesystem::exists(out_ + "/sub/file"));
+  EXPECT_FALSE(std::filesystem::exists(out_ + "/sub/old"));
+  for (const auto& e : std::filesystem::directory_iterator(out_)) {
+    EXPECT_EQ(e.path().filename().string().rfind(".runbox", 0), std::string::npos) << e.path();
+  }
 }
 
 // ---- cleanup: nothing survives ------------------------------------------------------------------

@@ -24,6 +24,10 @@
 //   probe recurse                  unbounded recursion (stack overflow)
 //   probe stdin                    copy stdin to stdout
 //   probe env                      print the environment
+//   probe deepdir N                mkdir and enter "d" N times (a chain deeper than PATH_MAX)
+//   probe sparse N MIB             N files sparse-I of MIB MiB each, holes but for one byte
+//   probe links N KIB              a KIB KiB file "linked" with N names in all (past 30000,
+//                                  more names of further empty files)
 //   probe socket FAMILY            socket(2) of FAMILY (unix inet inet6 netlink vsock packet alg
 //                                  key bluetooth); print "ok" or errno name
 
@@ -39,6 +43,7 @@
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/resource.h>
@@ -295,6 +300,57 @@ int main(int argc, char** argv) {
   }
   if (!std::strcmp(cmd, "syscall")) {
     return Answer(ForbiddenCall(a));
+  }
+  if (!std::strcmp(cmd, "deepdir")) {
+    long n = std::atol(a);
+    for (long i = 0; i < n; ++i) {
+      if (mkdir("d", 0755) != 0 || chdir("d") != 0) return Answer(-1);
+    }
+    std::printf("ok\n");
+    return 0;
+  }
+  if (!std::strcmp(cmd, "sparse")) {
+    int n = std::atoi(a);
+    off_t size = static_cast<off_t>(std::atoll(b)) << 20;
+    for (int i = 0; i < n; ++i) {
+      char name[32];
+      std::snprintf(name, sizeof name, "sparse-%d", i);
+      int fd = open(name, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      if (fd < 0 || ftruncate(fd, size) != 0 || pwrite(fd, "x", 1, size / 2) != 1) {
+        return Answer(-1);
+      }
+      close(fd);
+    }
+    std::printf("ok\n");
+    return 0;
+  }
+  if (!std::strcmp(cmd, "links")) {
+    long n = std::atol(a);
+    long kib = std::atol(b);
+    int fd = open("linked", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    static char buf[1024];
+    std::memset(buf, 'l', sizeof buf);
+    for (long i = 0; fd >= 0 && i < kib; ++i) {
+      if (write(fd, buf, sizeof buf) != static_cast<ssize_t>(sizeof buf)) return Answer(-1);
+    }
+    if (fd < 0) return Answer(-1);
+    close(fd);
+    // tmpfs takes 65535 names per inode: a new inode (an empty "linked-I") every 30000.
+    char base[32] = "linked";
+    for (long i = 1; i < n; ++i) {
+      if (i % 30000 == 0) {
+        std::snprintf(base, sizeof base, "linked-%ld", i);
+        int extra = open(base, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (extra < 0) return Answer(-1);
+        close(extra);
+        continue;
+      }
+      char name[32];
+      std::snprintf(name, sizeof name, "link-%ld", i);
+      if (link(base, name) != 0) return Answer(-1);
+    }
+    std::printf("ok\n");
+    return 0;
   }
   if (!std::strcmp(cmd, "socket")) {
     return Answer(SocketOf(a));
