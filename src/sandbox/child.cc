@@ -12,14 +12,12 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/ioctl.h>
-#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -180,107 +178,6 @@ void DropCapabilities(const ChildPlan& plan) {
   }
 }
 
-void ResetSignals() {
-  struct sigaction sa = {};
-  sa.sa_handler = SIG_DFL;
-  for (int sig = 1; sig < NSIG; ++sig) {
-    ::sigaction(sig, &sa, nullptr);  // fails harmlessly for SIGKILL, SIGSTOP and the RT gap
-  }
-  sigset_t none;
-  ::sigemptyset(&none);
-  ::sigprocmask(SIG_SETMASK, &none, nullptr);
-}
-
-// The program to run, received with the second go-ahead.
-struct Program {
-  char** argv = nullptr;
-  char** exec_paths = nullptr;
-  size_t exec_count = 0;
-};
-
-bool ReadFully(int fd, void* buf, size_t len) {
-  char* p = static_cast<char*>(buf);
-  while (len > 0) {
-    ssize_t n = ::read(fd, p, len);
-    if (n < 0 && errno == EINTR) {
-      continue;
-    }
-    if (n <= 0) {
-      return false;
-    }
-    p += n;
-    len -= static_cast<size_t>(n);
-  }
-  return true;
-}
-
-// Waits for the second go-ahead and reads the program it carries into fresh anonymous memory
-// (mmap: no allocator in this copy of a multi-threaded process). EOF means the supervisor gave
-// up on this box (a prepared box closed unused): exit quietly.
-Program ReceiveProgram(const ChildPlan& plan) {
-  ProgramHeader h{};
-  if (!ReadFully(plan.sync_fd, &h, sizeof h)) {
-    ::_exit(127);
-  }
-  if (h.bytes == 0 || h.bytes > kMaxProgramBytes || h.argc == 0 || h.exec_count == 0 ||
-      h.argc > kMaxProgramStrings || h.exec_count > kMaxProgramStrings) {
-    errno = EINVAL;
-    Fail(plan, ChildStage::kSync);
-  }
-  size_t pointers = (static_cast<size_t>(h.argc) + 1 + h.exec_count + 1) * sizeof(char*);
-  void* mem = ::mmap(nullptr, pointers + h.bytes, PROT_READ | PROT_WRITE,
-                     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (mem == MAP_FAILED) {
-    Fail(plan, ChildStage::kSync);
-  }
-  char** ptrs = static_cast<char**>(mem);
-  char* strings = static_cast<char*>(mem) + pointers;
-  if (!ReadFully(plan.sync_fd, strings, h.bytes) || strings[h.bytes - 1] != '\0') {
-    errno = EPROTO;
-    Fail(plan, ChildStage::kSync);
-  }
-  size_t want = static_cast<size_t>(h.argc) + h.exec_count;
-  char* p = strings;
-  for (size_t i = 0; i < want; ++i) {
-    if (p >= strings + h.bytes) {
-      errno = EPROTO;
-      Fail(plan, ChildStage::kSync);
-    }
-    ptrs[i + (i >= h.argc ? 1 : 0)] = p;  // argv, nullptr, exec paths
-    while (*p != '\0') {
-      ++p;
-    }
-    ++p;
-  }
-  ptrs[h.argc] = nullptr;
-  ptrs[h.argc + 1 + h.exec_count] = nullptr;
-  return Program{ptrs, ptrs + h.argc + 1, h.exec_count};
-}
-
-[[noreturn]] void ExecProgram(const ChildPlan& plan, const Program& program) {
-  ResetSignals();
-  // Only stdin, stdout and stderr stay open: the error pipe is CLOEXEC and goes with execve.
-  if (::dup2(plan.stdin_fd, 0) < 0 || ::dup2(plan.stdout_fd, 1) < 0 ||
-      ::dup2(plan.stderr_fd, 2) < 0) {
-    Fail(plan, ChildStage::kStdio);
-  }
-  int keep = plan.error_fd;
-  if (keep > 3) {
-    ::syscall(SYS_close_range, 3U, static_cast<unsigned>(keep - 1), 0U);
-  }
-  ::syscall(SYS_close_range, static_cast<unsigned>(keep + 1), ~0U, 0U);
-  // Of all candidates, report the most telling failure: EACCES beats ENOENT (like execvp).
-  int err = ENOENT;
-  for (size_t i = 0; i < program.exec_count; ++i) {
-    ::execve(program.exec_paths[i], program.argv, plan.envp);
-    if (errno != ENOENT && errno != ENOTDIR) {
-      err = errno;
-    }
-  }
-  errno = err;
-  Fail(plan, ChildStage::kExec);
-}
-
 void WaitForParent(const ChildPlan& plan) {
   char go = 0;
   ssize_t n;
@@ -289,37 +186,6 @@ void WaitForParent(const ChildPlan& plan) {
   } while (n < 0 && errno == EINTR);
   if (n != 1) {
     ::_exit(127);
-  }
-}
-
-// PID 1 of the box: reaps orphans; when the program ends it kills everything left in the box
-// (daemons included: kill(-1) from a pid namespace's init reaches every other process in it),
-// reaps them, reports the program's wait status, and parks. The box's mounts stay alive while it
-// parks, so the parent can copy files out of the workdir; then the parent kills it.
-[[noreturn]] void RunInit(const ChildPlan& plan, pid_t program) {
-  // Keep only the status pipe: the box's stdio must close when the program's tree is done, and
-  // nothing inherited from the parent (a server's sockets, its database) may stay reachable.
-  unsigned keep = static_cast<unsigned>(plan.status_fd);
-  if (keep > 0) {
-    ::syscall(SYS_close_range, 0U, keep - 1, 0U);
-  }
-  ::syscall(SYS_close_range, keep + 1, ~0U, 0U);
-  for (;;) {
-    int status = 0;
-    pid_t p = ::wait4(-1, &status, __WALL, nullptr);
-    if (p == program) {
-      ::kill(-1, SIGKILL);
-      while (::wait4(-1, nullptr, __WALL, nullptr) > 0 || errno == EINTR) {
-      }
-      int32_t st = status;
-      (void)!::write(plan.status_fd, &st, sizeof st);
-      for (;;) {
-        ::pause();
-      }
-    }
-    if (p < 0 && errno != EINTR) {
-      ::_exit(126);
-    }
   }
 }
 
@@ -337,7 +203,7 @@ void CloseInheritedFds(const ChildPlan& plan) {
     }
   };
   for (int fd : {plan.sync_fd, plan.ready_fd, plan.error_fd, plan.status_fd, plan.stdin_fd,
-                 plan.stdout_fd, plan.stderr_fd}) {
+                 plan.stdout_fd, plan.stderr_fd, plan.init_fd}) {
     add(fd);
   }
   for (size_t i = 0; i < plan.cgroup_join_count; ++i) {
@@ -367,6 +233,11 @@ void CloseInheritedFds(const ChildPlan& plan) {
 }  // namespace
 
 void RunChild(const ChildPlan& plan) noexcept {
+  // 0. This process is a copy of the supervisor's memory (a server's keys, other users' code and
+  //    results) until it executes the init. Not dumpable: no process of the box may ptrace it
+  //    or read its /proc/<pid>/mem, even with fs.suid_dumpable=1 (the uid change below clears
+  //    the flag only while suid_dumpable is 0).
+  ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   // 1. Die with the supervisor thread: a SIGKILLed runbox takes its box with it.
   ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
   // 2. Wait for the parent's first go-ahead (id maps written). Everything else inherited, the
@@ -416,9 +287,8 @@ void RunChild(const ChildPlan& plan) noexcept {
   if (::poll(&alive, 1, 0) < 0 || (alive.revents & POLLERR) != 0) {
     ::_exit(127);
   }
-  for (char* c = plan.host_args_begin; c != nullptr && c < plan.host_args_end; ++c) {
-    *c = '\0';
-  }
+  // The uid change set the dumpable flag to fs.suid_dumpable (commit_creds): clear it again.
+  ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   // 3. Mounts and pivot_root.
   BuildFileSystem(plan);
   // 4. Hostname.
@@ -440,7 +310,7 @@ void RunChild(const ChildPlan& plan) noexcept {
   if (::unshare(CLONE_NEWCGROUP) != 0) {
     Fail(plan, ChildStage::kCgroupNamespace);
   }
-  // 5. (close_range happens in the program child, after fork.)  6. Rlimits.
+  // 5. (close_range happens in the init's program child, after fork.)  6. Rlimits.
   for (size_t i = 0; i < plan.rlimit_count; ++i) {
     if (::setrlimit(static_cast<__rlimit_resource>(plan.rlimits[i].resource),
                     &plan.rlimits[i].value) != 0) {
@@ -452,29 +322,25 @@ void RunChild(const ChildPlan& plan) noexcept {
   if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
     Fail(plan, ChildStage::kNoNewPrivs);
   }
-  // 9. Seccomp, last: from here on init and program run under the filter (read, mmap, fork,
-  //    wait4, write and execve are allowed by it).
+  // 9. Seccomp, last but for the exec: from here on the init and the program run under the
+  //    filter (execveat, read, mmap, fork, wait4, write and execve are allowed by it).
   if (::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, plan.seccomp) != 0) {
     Fail(plan, ChildStage::kSeccomp);
   }
-  // Tell the parent the box is built and locked down, and wait until it has filled the workdir
-  // (through /proc/<pid>/root) and sent the program: nothing of the program runs before that.
-  // A prepared box waits here until its job arrives, with nothing left to do but fork and exec.
-  if (::write(plan.ready_fd, "r", 1) != 1) {
-    Fail(plan, ChildStage::kSync);
+  // 10. Become the box's init: a small static program from a sealed memfd (init_image.h), so
+  //     that from here nothing in the box holds the supervisor's memory, a prepared box's
+  //     waiting init included. It gets the pipes by number (they lose CLOEXEC now; the memfd
+  //     keeps it) and the program's environment as its own; it writes the ready byte, and the
+  //     supervisor then fills the workdir and sends the program.
+  for (int fd : {plan.sync_fd, plan.ready_fd, plan.error_fd, plan.status_fd, plan.stdin_fd,
+                 plan.stdout_fd, plan.stderr_fd}) {
+    if (::fcntl(fd, F_SETFD, 0) != 0) {
+      Fail(plan, ChildStage::kInit);
+    }
   }
-  ::close(plan.ready_fd);
-  const Program program = ReceiveProgram(plan);
-  ::close(plan.sync_fd);
-  pid_t program_pid = static_cast<pid_t>(::syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0));
-  if (program_pid < 0) {
-    Fail(plan, ChildStage::kFork);
-  }
-  if (program_pid == 0) {
-    // 10. execve.
-    ExecProgram(plan, program);
-  }
-  RunInit(plan, program_pid);
+  ::syscall(SYS_execveat, plan.init_fd, "", plan.init_argv, plan.envp, AT_EMPTY_PATH);
+  // Still here: the error pipe lost CLOEXEC above, but this process owns it until it exits.
+  Fail(plan, ChildStage::kInit);
 }
 
 }  // namespace runbox::sandbox

@@ -10,6 +10,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "sandbox/init_protocol.h"
+
 namespace runbox::sandbox {
 
 // One step of building the box's file system, with absolute host-side paths (under the staging
@@ -33,19 +35,6 @@ struct MountOp {
   unsigned long flags = 0;   // mount(2) flags
   uint64_t attr_set = 0;     // MOUNT_ATTR_* applied with mount_setattr after a bind
   unsigned mode = 0;
-};
-
-// Where the child failed; sent to the parent as fixed-size data.
-enum class ChildStage : int32_t {
-  kSync = 1, kIdentity, kMountPrivate, kMount, kPivotRoot, kRootReadOnly, kChdir, kHostname,
-  kLoopback, kCgroupNamespace, kRlimit, kCapabilities, kNoNewPrivs, kSeccomp, kFork, kStdio,
-  kExec, kCgroupJoin,
-};
-
-struct ChildError {
-  ChildStage stage;
-  int32_t sys_errno;
-  int32_t index;  // mount op index, or -1
 };
 
 struct ChildPlan {
@@ -86,32 +75,20 @@ struct ChildPlan {
 
   const sock_fprog* seccomp = nullptr;
 
-  // The parent's command line and environment in memory (from /proc/self/stat). The box's init
-  // is a copy of the parent, and /proc/1/cmdline would show the box the parent's arguments: the
-  // child zeroes its copy.
-  char* host_args_begin = nullptr;
-  char* host_args_end = nullptr;
-
-  // The program's environment. Its argv and exec candidates come later, with the second
-  // go-ahead (ProgramHeader): a prepared box is built before its program is known.
+  // The program's environment (the init's own, which passes it on). Its argv and exec
+  // candidates come later, with the second go-ahead (ProgramHeader), which the init reads: a
+  // prepared box is built before its program is known.
   char* const* envp = nullptr;
+
+  // The box's init (init_image.h): a sealed memfd, executed once the box is locked down, and
+  // its argv (InitArg order: the descriptors above in decimal).
+  int init_fd = -1;
+  char* const* init_argv = nullptr;
 };
 
-// The second go-ahead on sync_fd: this header, then `bytes` bytes of NUL-terminated strings:
-// argc strings of argv, then exec_count execve candidates (argv[0] resolved against the box's
-// PATH, tried in order).
-struct ProgramHeader {
-  uint32_t bytes;
-  uint32_t argc;
-  uint32_t exec_count;
-};
-// Bounds the child checks before it maps memory for the strings (Linux's own ARG_MAX-like cap
-// on one execve is far lower for argv; this only guards the child against a garbled header).
-constexpr uint32_t kMaxProgramBytes = 32u << 20;
-constexpr uint32_t kMaxProgramStrings = 1u << 20;
-
-// Runs in the child after clone(): builds the box, forks the program under a minimal init that
-// reports its wait status, and never returns. Async-signal-safe code only.
+// Runs in the child after clone(): builds and locks down the box, then executes the box's init
+// (which runs the program and reports its wait status); never returns. Async-signal-safe code
+// only.
 [[noreturn]] void RunChild(const ChildPlan& plan) noexcept;
 
 }  // namespace runbox::sandbox

@@ -20,6 +20,17 @@ Status CheckBoxPath(const std::string& what, const std::string& path) {
   return OkStatus();
 }
 
+// A NUL ends a string for every syscall that takes it: "/usr\0/../etc" would bind /usr, and an
+// environment entry would lose its tail. Refused wherever a Policy holds text.
+Status CheckNoNul(const std::string& what, const std::string& value) {
+  size_t nul = value.find('\0');
+  if (nul == std::string::npos) {
+    return OkStatus();
+  }
+  return MakeError(ErrorCode::kInvalidArgument,
+                   what + " '" + value.substr(0, nul) + "\\0...' holds a NUL byte");
+}
+
 Status CheckPositive(const char* flag, uint64_t v) {
   if (v == 0) {
     return MakeError(ErrorCode::kInvalidArgument, std::string(flag) + " must be greater than 0");
@@ -30,6 +41,20 @@ Status CheckPositive(const char* flag, uint64_t v) {
 }  // namespace
 
 Status Policy::Validate() const {
+  for (size_t i = 0; i < env.size(); ++i) {
+    RUNBOX_TRY(CheckNoNul("environment entry " + std::to_string(i), env[i]));
+  }
+  for (const auto& b : binds) {
+    RUNBOX_TRY(CheckNoNul("bind source", b.source));
+    RUNBOX_TRY(CheckNoNul("bind target", b.target));
+  }
+  for (const auto& t : tmpfs) {
+    RUNBOX_TRY(CheckNoNul("tmpfs", t));
+  }
+  RUNBOX_TRY(CheckNoNul("copy_in", copy_in));
+  RUNBOX_TRY(CheckNoNul("copy_out", copy_out));
+  RUNBOX_TRY(CheckNoNul("workdir", workdir));
+  RUNBOX_TRY(CheckNoNul("hostname", hostname));
   const Limits& l = limits;
   if (l.cpu_time.count() <= 0) {
     return MakeError(ErrorCode::kInvalidArgument, "--cpu-time must be greater than 0");

@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <mutex>
 #include <shared_mutex>
@@ -27,6 +28,7 @@
 #include "base/units.h"
 #include "sandbox/cgroup.h"
 #include "sandbox/child_plan.h"
+#include "sandbox/init_image.h"
 #include "sandbox/mount_plan.h"
 #include "sandbox/sandbox.h"
 #include "sandbox/seccomp_filter.h"
@@ -70,6 +72,7 @@ const char* StageName(ChildStage s) {
     case ChildStage::kStdio: return "setting up stdio";
     case ChildStage::kExec: return "execve";
     case ChildStage::kCgroupJoin: return "joining the box's cgroups";
+    case ChildStage::kInit: return "starting the box's init";
   }
   return "setup";
 }
@@ -124,46 +127,46 @@ bool SignalProgram(pid_t init_pid, int sig) {
   return false;
 }
 
-// arg_start, arg_end, env_start, env_end of this process: fields 48-51 of /proc/self/stat,
-// counted after the ")" that closes the command name (which may itself hold spaces).
-std::pair<char*, char*> HostArgsAndEnv() {
-  static const std::pair<char*, char*> range = [] {
-    std::pair<char*, char*> r{nullptr, nullptr};
-    auto stat = ReadFile("/proc/self/stat");
-    if (!stat) {
-      return r;
+// A string for an error message: NUL and other control bytes escaped, at most 80 bytes shown.
+std::string Printable(const std::string& s) {
+  std::string out;
+  for (size_t i = 0; i < s.size() && i < 80; ++i) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c == '\0') {
+      out += "\\0";
+    } else if (c < 0x20 || c == 0x7f) {
+      char hex[8];
+      std::snprintf(hex, sizeof hex, "\\x%02x", c);
+      out += hex;
+    } else {
+      out += static_cast<char>(c);
     }
-    size_t close = stat->rfind(')');
-    if (close == std::string::npos) {
-      return r;
+  }
+  return s.size() > 80 ? out + "..." : out;
+}
+
+// What a run asks for, checked before a box is touched. A NUL cannot be part of an execve
+// string: anything after it would be cut off (or, in a NUL-separated message, become the next
+// string: an argument "x\0/usr/bin/id" once made the box run /usr/bin/id instead of the
+// language's interpreter). Refused here as the last wall, whatever the API layer let through.
+Status CheckRequest(const RunRequest& request) {
+  if (request.argv.empty() || request.argv[0].empty()) {
+    return MakeError(ErrorCode::kInvalidArgument, "no command given to run in the box");
+  }
+  for (size_t i = 0; i < request.argv.size(); ++i) {
+    if (request.argv[i].find('\0') != std::string::npos) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       (i == 0 ? std::string("the command") : "argument " + std::to_string(i)) +
+                           " '" + Printable(request.argv[i]) + "' holds a NUL byte");
     }
-    std::vector<unsigned long long> fields;
-    const char* p = stat->c_str() + close + 1;
-    while (*p == ' ') {
-      ++p;
+  }
+  for (const auto& [name, content] : request.files) {
+    if (name.find('\0') != std::string::npos) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "file name '" + Printable(name) + "' holds a NUL byte");
     }
-    if (*p != '\0') {
-      ++p;  // the state letter, field 3
-    }
-    char* end = nullptr;
-    for (;;) {
-      unsigned long long v = std::strtoull(p, &end, 10);
-      if (end == p) {
-        break;
-      }
-      fields.push_back(v);
-      p = end;
-    }
-    // Parsing starts at field 4 (ppid): field N is fields[N - 4].
-    if (fields.size() >= 48) {
-      unsigned long long arg_start = fields[48 - 4], env_end = fields[51 - 4];
-      if (arg_start != 0 && env_end > arg_start) {
-        r = {reinterpret_cast<char*>(arg_start), reinterpret_cast<char*>(env_end)};
-      }
-    }
-    return r;
-  }();
-  return range;
+  }
+  return OkStatus();
 }
 
 int CapLastCap() {
@@ -469,8 +472,20 @@ Result<Box> Box::Prepare(const Policy& policy, const HostConfig& host, const Box
   plan.rlimit_count = rlimits.size();
   plan.cap_last_cap = CapLastCap();
   plan.seccomp = &fprog;
-  std::tie(plan.host_args_begin, plan.host_args_end) = HostArgsAndEnv();
   plan.envp = env_c.data();
+  RUNBOX_ASSIGN_OR_RETURN(const int init_fd, InitImageFd());
+  plan.init_fd = init_fd;
+  std::vector<std::string> init_args(kInitArgCount);
+  init_args[0] = "runbox-init";
+  init_args[kInitArgSync] = std::to_string(plan.sync_fd);
+  init_args[kInitArgReady] = std::to_string(plan.ready_fd);
+  init_args[kInitArgError] = std::to_string(plan.error_fd);
+  init_args[kInitArgStatus] = std::to_string(plan.status_fd);
+  init_args[kInitArgStdin] = std::to_string(plan.stdin_fd);
+  init_args[kInitArgStdout] = std::to_string(plan.stdout_fd);
+  init_args[kInitArgStderr] = std::to_string(plan.stderr_fd);
+  std::vector<char*> init_argv = CStrings(init_args);
+  plan.init_argv = init_argv.data();
 
   // clone3 without CLONE_VM behaves like fork. The cgroup namespace is made by the child after
   // it joined its cgroup; on v2 CLONE_INTO_CGROUP has it born there, with no window outside.
@@ -573,9 +588,7 @@ Result<Outcome> Box::Run(const Policy& policy, const RunRequest& request) {
     return MakeError(ErrorCode::kInvalidArgument,
                      "the policy differs from the one the box was prepared for");
   }
-  if (request.argv.empty() || request.argv[0].empty()) {
-    return MakeError(ErrorCode::kInvalidArgument, "no command given to run in the box");
-  }
+  RUNBOX_TRY(CheckRequest(request));
   if (request.stdin_fd >= 0 && !st.stdin_pipe) {
     return MakeError(ErrorCode::kInvalidArgument,
                      "the box was prepared with stdin from /dev/null, and the run has stdin");
@@ -604,21 +617,30 @@ Result<Outcome> Box::Run(const Policy& policy, const RunRequest& request) {
       return std::move(s).error().Wrap("write the job's files into the box");
     }
   }
-  // The program: argv and the execve candidates for argv[0] in the box's PATH.
+  // The program: argv and the execve candidates for argv[0] in the box's PATH, each string
+  // length-prefixed (ProgramHeader); CheckCommand refused NULs before the box was touched.
   std::vector<std::string> strings = request.argv;
   std::vector<std::string> exec = ExecCandidates(request.argv[0], st.env);
   strings.insert(strings.end(), exec.begin(), exec.end());
   std::string message(sizeof(ProgramHeader), '\0');
   for (const auto& str : strings) {
-    message.append(str.c_str(), str.size() + 1);  // a string with a NUL in it ends there
+    if (str.size() > kMaxProgramBytes || str.find('\0') != std::string::npos) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "execve candidate '" + Printable(str) + "' is too long or holds a NUL");
+    }
+    const uint32_t len = static_cast<uint32_t>(str.size());
+    message.append(reinterpret_cast<const char*>(&len), sizeof len);
+    message.append(str);
+    if (message.size() - sizeof(ProgramHeader) > kMaxProgramBytes) {
+      return MakeError(ErrorCode::kInvalidArgument, "the command line is too long");
+    }
+  }
+  if (strings.size() > kMaxProgramStrings) {
+    return MakeError(ErrorCode::kInvalidArgument, "the command line has too many arguments");
   }
   ProgramHeader header{static_cast<uint32_t>(message.size() - sizeof(ProgramHeader)),
                        static_cast<uint32_t>(request.argv.size()),
                        static_cast<uint32_t>(exec.size())};
-  if (message.size() - sizeof header > kMaxProgramBytes ||
-      request.argv.size() > kMaxProgramStrings) {
-    return MakeError(ErrorCode::kInvalidArgument, "the command line is too long");
-  }
   std::memcpy(message.data(), &header, sizeof header);
 
   // The program starts at normal priority whatever the init waited at (root may lower it).
@@ -949,9 +971,7 @@ Result<Outcome> Box::Run(const Policy& policy, const RunRequest& request) {
 }
 
 Result<Outcome> Run(const Policy& policy, const RunRequest& request, const HostConfig& host) {
-  if (request.argv.empty() || request.argv[0].empty()) {
-    return MakeError(ErrorCode::kInvalidArgument, "no command given to run in the box");
-  }
+  RUNBOX_TRY(CheckRequest(request));
   RUNBOX_ASSIGN_OR_RETURN(
       Box box, Box::Prepare(policy, host, BoxOptions{request.slot, request.stdin_fd >= 0}));
   RUNBOX_ASSIGN_OR_RETURN(Outcome outcome, box.Run(policy, request));

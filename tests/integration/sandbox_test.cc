@@ -31,6 +31,8 @@ using sandbox::RunStatus;
 using ::testing::HasSubstr;
 using namespace std::chrono_literals;
 
+sandbox::RunRequest ProbeRequest(std::vector<std::string> args, int stdin_fd = -1);
+
 class BoxTest : public ::testing::Test {
  protected:
   void SetUp() override { RUNBOX_REQUIRE_ROOT(); }
@@ -305,6 +307,141 @@ TEST_F(IsolationTest, TheBoxCannotReadRunboxsCommandLineOrEnvironment) {
   EXPECT_THAT(r->stdout_data, ::testing::Not(HasSubstr("sandbox_integration_test")));
   EXPECT_THAT(r->stdout_data, ::testing::Not(HasSubstr("hunter2")));
   EXPECT_THAT(r->stdout_data, HasSubstr("end"));
+}
+
+// fs.suid_dumpable set for a test's duration and restored after it.
+class SuidDumpable {
+ public:
+  explicit SuidDumpable(const std::string& value) {
+    std::ifstream in(kPath);
+    std::getline(in, old_);
+    std::ofstream(kPath) << value << "\n";
+  }
+  ~SuidDumpable() {
+    if (!old_.empty()) {
+      std::ofstream(kPath) << old_ << "\n";
+    }
+  }
+  SuidDumpable(const SuidDumpable&) = delete;
+  SuidDumpable& operator=(const SuidDumpable&) = delete;
+
+ private:
+  static constexpr const char* kPath = "/proc/sys/fs/suid_dumpable";
+  std::string old_;
+};
+
+std::string RandomHex(size_t bytes) {
+  std::ifstream urandom("/dev/urandom", std::ios::binary);
+  std::string out;
+  for (size_t i = 0; i < bytes; ++i) {
+    char hex[3];
+    std::snprintf(hex, sizeof hex, "%02x", static_cast<unsigned char>(urandom.get()));
+    out += hex;
+  }
+  return out;
+}
+
+// A box's init used to be a copy-on-write fork of the supervisor: a server's API keys and other
+// users' sources, stdin and results were in its memory, and with fs.suid_dumpable=1 (which
+// makes the uid change leave it dumpable) the program read them all through /proc/1/mem. Now
+// the init is runbox-init, executed from a memfd before the program exists, and not dumpable.
+TEST_F(IsolationTest, APreparedBoxHoldsNoneOfTheSupervisorsMemory) {
+  // A random marker in this process's heap (and environment) before the box is made: a fork
+  // would carry it into the box.
+  auto marker = std::make_unique<std::string>("runbox-marker-" + RandomHex(25));
+  ASSERT_EQ(marker->size(), 64u);
+  ::setenv("RUNBOX_TEST_MARKER", marker->c_str(), 1);
+  SuidDumpable dumpable("1");
+  const int slot = 16;
+  const uint32_t uid = TestHost().uid_base + slot;
+  auto policy = ProbePolicy();
+  auto box = sandbox::Box::Prepare(policy, TestHost(), sandbox::BoxOptions{slot, true});
+  ::unsetenv("RUNBOX_TEST_MARKER");
+  ASSERT_TRUE(box) << box.error().message;
+
+  // The waiting init is runbox-init from its memfd, not this test binary.
+  auto waiting = ProcessesWithUid(uid, uid);
+  ASSERT_THAT(waiting, ::testing::SizeIs(1));
+  std::error_code ec;
+  std::string exe =
+      std::filesystem::read_symlink("/proc/" + std::to_string(waiting[0]) + "/exe", ec).string();
+  EXPECT_THAT(exe, HasSubstr("memfd:runbox-init"));
+  EXPECT_THAT(exe, ::testing::Not(HasSubstr("sandbox_integration_test")));
+  std::ifstream status("/proc/" + std::to_string(waiting[0]) + "/status");
+  std::string text((std::istreambuf_iterator<char>(status)), {});
+  EXPECT_THAT(text, HasSubstr("\nVmRSS:")) << "init is not a process of its own";
+
+  // The program looks for the marker (given on its stdin, which the init never sees) in all
+  // of pid 1's readable memory and in its environment.
+  int fds[2];
+  ASSERT_EQ(::pipe2(fds, O_CLOEXEC), 0);
+  ASSERT_EQ(::write(fds[1], marker->data(), marker->size()), 64);
+  ::close(fds[1]);
+  auto r = box->Run(policy, ProbeRequest({"scan", "1"}, fds[0]));
+  ::close(fds[0]);
+  ASSERT_TRUE(r) << r.error().message;
+  ASSERT_EQ(r->status, RunStatus::kOk) << r->message << r->stdout_data;
+  EXPECT_THAT(r->stdout_data, ::testing::StartsWith("mem="));
+  EXPECT_THAT(r->stdout_data, ::testing::Not(HasSubstr("found"))) << r->stdout_data;
+  // Not dumpable: the program cannot even open pid 1's memory.
+  EXPECT_THAT(r->stdout_data, ::testing::StartsWith("mem=EACCES")) << r->stdout_data;
+  EXPECT_EQ(marker->size(), 64u);  // alive until here
+}
+
+// A NUL in an argument once split it in the message to the box, and the box executed the rest
+// of it: /usr/bin/id instead of the interpreter. The sandbox refuses it, naming the argument,
+// before any box is touched; so it does for the environment and file names.
+TEST_F(IsolationTest, ANulInTheCommandOrEnvironmentIsRefused) {
+  sandbox::RunRequest req;
+  req.argv = {"/opt/probe/probe", "argv", std::string("x\0/usr/bin/id", 13)};
+  auto r = sandbox::Run(ProbePolicy(), req, TestHost());
+  ASSERT_FALSE(r) << r->stdout_data;
+  EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_THAT(r.error().message, HasSubstr("argument 2 'x\\0/usr/bin/id' holds a NUL byte"));
+
+  req.argv = {std::string("/usr/bin/id\0", 12)};
+  r = sandbox::Run(ProbePolicy(), req, TestHost());
+  ASSERT_FALSE(r);
+  EXPECT_THAT(r.error().message, HasSubstr("the command '/usr/bin/id\\0' holds a NUL byte"));
+
+  req.argv = {"/opt/probe/probe", "env"};
+  auto p = ProbePolicy();
+  p.env = sandbox::DefaultEnvironment();
+  p.env.push_back(std::string("A=1\0PATH=/tmp", 14));
+  r = sandbox::Run(p, req, TestHost());
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_THAT(r.error().message, HasSubstr("environment entry 8"));
+
+  req.files = {{std::string("main.c\0/../x", 13), "int main;"}};
+  r = sandbox::Run(ProbePolicy(), req, TestHost());
+  ASSERT_FALSE(r);
+  EXPECT_THAT(r.error().message, HasSubstr("file name"));
+
+  // A prepared box refuses such a run and stays fit for a proper one.
+  auto box = sandbox::Box::Prepare(ProbePolicy(), TestHost(), sandbox::BoxOptions{});
+  ASSERT_TRUE(box) << box.error().message;
+  sandbox::RunRequest bad;
+  bad.argv = {"/opt/probe/probe", std::string("id\0x", 4)};
+  ASSERT_FALSE(box->Run(ProbePolicy(), bad));
+  auto ok = box->Run(ProbePolicy(), ProbeRequest({"exit", "4"}));
+  ASSERT_TRUE(ok) << ok.error().message;
+  EXPECT_EQ(ok->exit_code, 4);
+}
+
+// Every byte of every argument arrives as sent: empty ones, spaces, newlines, high bytes, long.
+TEST_F(IsolationTest, ArgumentsReachTheProgramByteForByte) {
+  std::string big(100000, 'a');
+  sandbox::RunRequest req;
+  req.argv = {"/opt/probe/probe", "argv", "", "a b", "\n\t", "\xff\x01", "", big};
+  auto r = sandbox::Run(ProbePolicy(), req, TestHost());
+  ASSERT_TRUE(r) << r.error().message;
+  ASSERT_EQ(r->status, RunStatus::kOk) << r->message;
+  std::string want = "-\n612062\n0a09\nff01\n-\n";
+  for (size_t i = 0; i < big.size(); ++i) {
+    want += "61";
+  }
+  EXPECT_EQ(r->stdout_data, want + "\n");
 }
 
 TEST_F(IsolationTest, StdinIsPassedAndWorkdirFilesGoInAndOut) {
@@ -635,7 +772,7 @@ TEST_F(CleanupTest, AProgramThatIgnoresItsStdinDoesNotHurtRunbox) {
 
 // ---- prepared boxes (sandbox::Box): built ahead, run once, nothing left ---------------------
 
-sandbox::RunRequest ProbeRequest(std::vector<std::string> args, int stdin_fd = -1) {
+sandbox::RunRequest ProbeRequest(std::vector<std::string> args, int stdin_fd) {
   sandbox::RunRequest req;
   req.argv = {"/opt/probe/probe"};
   req.argv.insert(req.argv.end(), args.begin(), args.end());
