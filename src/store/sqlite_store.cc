@@ -1,7 +1,11 @@
 #include "store/sqlite_store.h"
 
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <sys/file.h>
 #include <sys/random.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <utility>
@@ -25,12 +29,23 @@ class Stmt {
   sqlite3_stmt* stmt_ = nullptr;
 };
 
+// What a full disk looks like to callers: one code and one errno, so the API can say "the
+// server's disk is full" instead of "queue full" or "internal".
+Error DiskFull(const std::string& what) {
+  Error e = MakeError(ErrorCode::kResourceExhausted, what + ": the server's disk is full");
+  e.sys_errno = ENOSPC;
+  return e;
+}
+
 Error SqlError(sqlite3* db, const std::string& what) {
   int code = sqlite3_errcode(db);
   ErrorCode ec = ErrorCode::kInternal;
-  if (code == SQLITE_FULL) {
-    ec = ErrorCode::kResourceExhausted;
-  } else if (code == SQLITE_BUSY || code == SQLITE_LOCKED) {
+  // SQLITE_FULL is the usual report; a failed write of the WAL or a journal can come back as an
+  // I/O error whose errno says ENOSPC.
+  if (code == SQLITE_FULL || ((code & 0xff) == SQLITE_IOERR && sqlite3_system_errno(db) == ENOSPC)) {
+    return DiskFull("sqlite " + what);
+  }
+  if (code == SQLITE_BUSY || code == SQLITE_LOCKED) {
     ec = ErrorCode::kUnavailable;
   } else if (code == SQLITE_READONLY || code == SQLITE_PERM || code == SQLITE_CANTOPEN) {
     ec = ErrorCode::kPermissionDenied;
@@ -114,11 +129,27 @@ std::string RandomId(size_t length) {
 
 Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& data_dir) {
   std::string path;
+  int lock_fd = -1;
   if (data_dir == ":memory:") {
     path = ":memory:";
   } else {
     RUNBOX_TRY(MakeDirs(data_dir, 0700));
     path = data_dir + "/runbox.db";
+    std::string lock_path = data_dir + "/runbox.lock";
+    lock_fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (lock_fd < 0) {
+      return ErrnoError("open " + lock_path);
+    }
+    if (::flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
+      int err = errno;
+      ::close(lock_fd);
+      if (err == EWOULDBLOCK) {
+        return MakeError(ErrorCode::kUnavailable,
+                         "data dir " + data_dir + " is in use by another runbox server (" +
+                             lock_path + " is locked); give each server its own --data-dir");
+      }
+      return ErrnoError("flock " + lock_path, err);
+    }
   }
   sqlite3* db = nullptr;
   int rc = sqlite3_open_v2(path.c_str(), &db,
@@ -126,25 +157,133 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& data_d
   if (rc != SQLITE_OK) {
     std::string msg = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
     sqlite3_close(db);
+    if (lock_fd >= 0) {
+      ::close(lock_fd);
+    }
     return MakeError(ErrorCode::kPermissionDenied, "open database " + path + ": " + msg);
   }
-  std::unique_ptr<SqliteStore> store(new SqliteStore(db, path));
+  std::unique_ptr<SqliteStore> store(
+      new SqliteStore(db, path, data_dir == ":memory:" ? "" : data_dir, lock_fd));
   // Another process (a second server on the same data dir) may hold the write lock briefly.
   sqlite3_busy_timeout(db, 5000);
   RUNBOX_TRY(store->Migrate());
   return store;
 }
 
-SqliteStore::~SqliteStore() { sqlite3_close(db_); }
+SqliteStore::~SqliteStore() {
+  sqlite3_close(db_);
+  if (lock_fd_ >= 0) {
+    ::close(lock_fd_);  // releases the data dir for the next server
+  }
+}
 
 Status SqliteStore::Exec(const char* sql) {
   char* err = nullptr;
   if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
     std::string msg = err ? err : "unknown error";
     sqlite3_free(err);
+    int code = sqlite3_errcode(db_);
+    if (code == SQLITE_FULL ||
+        ((code & 0xff) == SQLITE_IOERR && sqlite3_system_errno(db_) == ENOSPC)) {
+      return DiskFull(std::string("sqlite '") + sql + "'");
+    }
     return MakeError(ErrorCode::kInternal, std::string("sqlite '") + sql + "': " + msg);
   }
   return OkStatus();
+}
+
+Status SqliteStore::CheckWritable() {
+  // Below this much free space the next job's request and result may not fit; saying so before
+  // the writes fail lets a load balancer move on.
+  constexpr uint64_t kReserveBytes = 64 * 1024;
+  if (!dir_.empty()) {
+    struct statvfs vfs;
+    if (::statvfs(dir_.c_str(), &vfs) == 0 &&
+        static_cast<uint64_t>(vfs.f_bavail) * vfs.f_frsize < kReserveBytes) {
+      return DiskFull("data dir " + dir_);
+    }
+  }
+  // A real write transaction (the header page is rewritten into the WAL): free space can exist
+  // while SQLite still cannot write (quota, a full WAL's file system).
+  std::lock_guard<std::mutex> lock(mu_);
+  std::string sql = "PRAGMA user_version = " + std::to_string(kSchemaVersion);
+  return Exec(sql.c_str());
+}
+
+Result<Store::PruneStats> SqliteStore::PruneJobs(int64_t finished_before_ms, uint64_t max_bytes) {
+  std::lock_guard<std::mutex> lock(mu_);
+  PruneStats stats;
+  auto total = [this]() -> Result<uint64_t> {
+    Stmt stmt;
+    RUNBOX_TRY(Prepare(db_, &stmt,
+                       "SELECT COALESCE(SUM(LENGTH(CAST(request_json AS BLOB)) + "
+                       "LENGTH(CAST(result_json AS BLOB)) + LENGTH(id) + 64), 0) FROM jobs"));
+    if (sqlite3_step(stmt.get()) != SQLITE_ROW) {
+      return SqlError(db_, "sum job sizes");
+    }
+    return static_cast<uint64_t>(sqlite3_column_int64(stmt.get(), 0));
+  };
+  RUNBOX_ASSIGN_OR_RETURN(stats.bytes_before, total());
+  if (finished_before_ms > 0) {
+    Stmt stmt;
+    RUNBOX_TRY(Prepare(db_, &stmt, "DELETE FROM jobs WHERE state = 2 AND finished_at_ms < ?"));
+    sqlite3_bind_int64(stmt.get(), 1, finished_before_ms);
+    if (sqlite3_step(stmt.get()) != SQLITE_DONE) {
+      return SqlError(db_, "delete old jobs");
+    }
+    stats.deleted += static_cast<size_t>(sqlite3_changes(db_));
+  }
+  RUNBOX_ASSIGN_OR_RETURN(uint64_t bytes, total());
+  if (max_bytes > 0 && bytes > max_bytes) {
+    // Oldest finished first, exactly as many as it takes for the total to fit.
+    std::vector<int64_t> victims;
+    uint64_t excess = bytes - max_bytes;
+    uint64_t freed = 0;
+    {
+      Stmt stmt;
+      RUNBOX_TRY(Prepare(db_, &stmt,
+                         "SELECT rowid, LENGTH(CAST(request_json AS BLOB)) + "
+                         "LENGTH(CAST(result_json AS BLOB)) + LENGTH(id) + 64 FROM jobs "
+                         "WHERE state = 2 ORDER BY finished_at_ms, rowid"));
+      while (freed < excess) {
+        int rc = sqlite3_step(stmt.get());
+        if (rc == SQLITE_DONE) {
+          break;  // only queued and running jobs are left; they stay
+        }
+        if (rc != SQLITE_ROW) {
+          return SqlError(db_, "list finished jobs");
+        }
+        victims.push_back(sqlite3_column_int64(stmt.get(), 0));
+        freed += static_cast<uint64_t>(sqlite3_column_int64(stmt.get(), 1));
+      }
+    }
+    RUNBOX_TRY(Exec("BEGIN IMMEDIATE"));
+    for (int64_t rowid : victims) {
+      Stmt del;
+      Status st = Prepare(db_, &del, "DELETE FROM jobs WHERE rowid = ?").has_value()
+                      ? OkStatus()
+                      : Status(SqlError(db_, "prepare delete"));
+      if (st) {
+        sqlite3_bind_int64(del.get(), 1, rowid);
+        if (sqlite3_step(del.get()) != SQLITE_DONE) {
+          st = SqlError(db_, "delete job");
+        }
+      }
+      if (!st) {
+        (void)Exec("ROLLBACK");
+        return std::move(st).error();
+      }
+    }
+    RUNBOX_TRY(Exec("COMMIT"));
+    stats.deleted += victims.size();
+    RUNBOX_ASSIGN_OR_RETURN(bytes, total());
+  }
+  stats.bytes_after = bytes;
+  if (stats.deleted > 0 && !dir_.empty()) {
+    // Freed pages are reused by later writes; truncating the WAL gives its space back now.
+    (void)Exec("PRAGMA wal_checkpoint(TRUNCATE)");
+  }
+  return stats;
 }
 
 Status SqliteStore::Migrate() {

@@ -64,6 +64,20 @@ class Store {
   virtual Result<std::vector<std::string>> FailRunningJobs(const std::string& result_json,
                                                            int64_t finished_at_ms) = 0;
 
+  // Whether a write would succeed now: kResourceExhausted with sys_errno ENOSPC when the disk
+  // is full (health checks; a server whose every submission fails must not say "ok").
+  virtual Status CheckWritable() = 0;
+
+  struct PruneStats {
+    size_t deleted = 0;         // jobs removed
+    uint64_t bytes_before = 0;  // stored request + result bytes of all jobs, before
+    uint64_t bytes_after = 0;
+  };
+  // Retention: deletes finished jobs that finished before `finished_before_ms` (0: no age
+  // limit), then the oldest finished jobs until the jobs' stored bytes are at most `max_bytes`
+  // (0: no size limit). Queued and running jobs are never deleted.
+  virtual Result<PruneStats> PruneJobs(int64_t finished_before_ms, uint64_t max_bytes) = 0;
+
   // Saves a snippet under a fresh random id and returns it.
   virtual Result<std::string> PutSnippet(const std::string& body_json, int64_t created_at_ms) = 0;
   // kNotFound for an unknown id.

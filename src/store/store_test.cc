@@ -185,5 +185,72 @@ TEST(SqliteStoreTest, ConcurrentWriters) {
   EXPECT_EQ(s.ListJobs(JobState::kDone)->size(), 100u);
 }
 
+// Retention (issue 12): old finished jobs go, then the oldest finished until the size fits;
+// queued and running jobs are never touched.
+TEST(SqliteStoreTest, PruneJobsByAgeAndSize) {
+  auto store = SqliteStore::Open(":memory:");
+  ASSERT_TRUE(store) << store.error().message;
+  auto& s = **store;
+  const std::string big(10000, 'r');
+  for (int i = 0; i < 10; ++i) {
+    std::string id = "j_done" + std::to_string(i);
+    ASSERT_TRUE(s.InsertJob(Job(id, 100 + i)));
+    ASSERT_TRUE(s.MarkDone(id, big, 1000 + i));  // finished at 1000..1009
+  }
+  ASSERT_TRUE(s.InsertJob(Job("j_queued", 1)));
+  ASSERT_TRUE(s.InsertJob(Job("j_running", 2)));
+  ASSERT_TRUE(s.MarkRunning("j_running", 3));
+
+  // Age: finished before 1003 -> j_done0..2 go.
+  auto aged = s.PruneJobs(1003, 0);
+  ASSERT_TRUE(aged) << aged.error().message;
+  EXPECT_EQ(aged->deleted, 3u);
+  EXPECT_FALSE(s.GetJob("j_done2"));
+  EXPECT_TRUE(s.GetJob("j_done3"));
+
+  // Size: 7 finished jobs of ~10 KB; at most 35 KB keeps the 3 newest.
+  auto sized = s.PruneJobs(0, 35000);
+  ASSERT_TRUE(sized) << sized.error().message;
+  EXPECT_EQ(sized->deleted, 4u);
+  EXPECT_LE(sized->bytes_after, 35000u);
+  EXPECT_FALSE(s.GetJob("j_done6"));
+  EXPECT_TRUE(s.GetJob("j_done7"));
+  EXPECT_TRUE(s.GetJob("j_done9"));
+
+  // Even a limit nothing fits in never deletes queued or running jobs.
+  auto all = s.PruneJobs(1 << 30, 1);
+  ASSERT_TRUE(all) << all.error().message;
+  EXPECT_TRUE(s.GetJob("j_queued"));
+  EXPECT_EQ(s.GetJob("j_running")->state, JobState::kRunning);
+  EXPECT_EQ(s.ListJobs(JobState::kDone)->size(), 0u);
+}
+
+// Two servers on one data dir would run the same queued jobs twice and fail each other's
+// running ones (issue 12): the second Open is refused, naming the dir, until the first closes.
+TEST(SqliteStoreTest, OneStorePerDataDir) {
+  TempDir dir;
+  auto first = SqliteStore::Open(dir.path());
+  ASSERT_TRUE(first) << first.error().message;
+  auto second = SqliteStore::Open(dir.path());
+  ASSERT_FALSE(second);
+  EXPECT_EQ(second.error().code, ErrorCode::kUnavailable);
+  EXPECT_NE(second.error().message.find(dir.path()), std::string::npos)
+      << second.error().message;
+  EXPECT_NE(second.error().message.find("another runbox server"), std::string::npos);
+  first->reset();
+  auto third = SqliteStore::Open(dir.path());
+  EXPECT_TRUE(third) << third.error().message;
+}
+
+TEST(SqliteStoreTest, CheckWritable) {
+  TempDir dir;
+  auto store = SqliteStore::Open(dir.path());
+  ASSERT_TRUE(store) << store.error().message;
+  EXPECT_TRUE((*store)->CheckWritable());
+  auto mem = SqliteStore::Open(":memory:");
+  ASSERT_TRUE(mem);
+  EXPECT_TRUE((*mem)->CheckWritable());
+}
+
 }  // namespace
 }  // namespace runbox::store
