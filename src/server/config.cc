@@ -1,9 +1,7 @@
 #include "server/config.h"
 
-// Header-only and without exceptions: parse errors come back as values, and this translation
-// unit does not depend on how Debian's shared toml++ was built.
-#define TOML_HEADER_ONLY 1
-#define TOML_EXCEPTIONS 0
+// toml++ header-only without exceptions, set once for the whole build by runbox::dep::toml
+// (src/lang/CMakeLists.txt): a per-file #define here was an ODR violation with src/lang.
 #include <toml++/toml.h>
 
 #include <cstdlib>
