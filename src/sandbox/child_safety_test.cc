@@ -7,6 +7,21 @@
 
 #include <gtest/gtest.h>
 
+// The box's init (runbox-init) holds to the same rules: a tiny static program that starts fast
+// and has no allocator, no stdio and no locale to speak of.
+TEST(ChildSafety, InitCodeUsesNoAllocatingOrBufferedFacilities) {
+  std::ifstream in(RUNBOX_INIT_SOURCE);
+  ASSERT_TRUE(in) << RUNBOX_INIT_SOURCE;
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string code = std::regex_replace(ss.str(), std::regex("//[^\n]*"), "");
+  for (const char* banned : {"std::string", "std::vector", "new ", "throw", "printf", "malloc",
+                             "<cstdio>", "<stdio.h>", "<iostream>", "<string>", "<vector>",
+                             "setlocale", "std::"}) {
+    EXPECT_EQ(code.find(banned), std::string::npos) << "runbox_init.cc uses " << banned;
+  }
+}
+
 TEST(ChildSafety, ChildCodeUsesNoAllocatingOrLockingFacilities) {
   std::ifstream in(RUNBOX_CHILD_SOURCE);
   ASSERT_TRUE(in) << RUNBOX_CHILD_SOURCE;

@@ -27,6 +27,14 @@ TEST(Policy, RejectsBadLimitsNamingTheFlag) {
       {[](Policy& p) { p.env = {"NOEQUALS"}; }, "NAME=VALUE"},
       {[](Policy& p) { p.binds = {{"/definitely/not/here", "/x"}}; }, "does not exist"},
       {[](Policy& p) { p.binds = {{"/usr", "/proc"}}; }, "provided by runbox"},
+      // A NUL would cut every path and entry short at the syscall: refused wherever it is.
+      {[](Policy& p) { p.env = {std::string("A=1\0PATH=/x", 12)}; }, "environment entry 0"},
+      {[](Policy& p) { p.binds = {{std::string("/usr\0/etc", 9), "/usr"}}; }, "NUL"},
+      {[](Policy& p) { p.binds = {{"/usr", std::string("/usr\0x", 6)}}; }, "NUL"},
+      {[](Policy& p) { p.tmpfs = {std::string("/t\0mp", 5)}; }, "NUL"},
+      {[](Policy& p) { p.workdir = std::string("/box\0/etc", 9); }, "NUL"},
+      {[](Policy& p) { p.hostname = std::string("a\0b", 3); }, "NUL"},
+      {[](Policy& p) { p.copy_out = std::string("/tmp\0/x", 7); }, "NUL"},
   };
   for (const auto& c : cases) {
     Policy p;

@@ -115,6 +115,30 @@ INSTANTIATE_TEST_SUITE_P(
         EpermCase{"io_uring_setup", [] { return ::syscall(SYS_io_uring_setup, 1, 0); }}),
     [](const auto& info) { return std::string(info.param.name); });
 
+// What the box's first process and runbox-init do under the filter: clear CLOEXEC, make
+// themselves non-dumpable, and execute a file by descriptor (execveat with AT_EMPTY_PATH, the
+// way the init is started from its memfd).
+TEST(SeccompFilter, TheInitsCallsAreAllowed) {
+  int st = UnderFilter([] {
+    if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) return 1;
+    int fd = ::open("/bin/true", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return 2;
+    if (::fcntl(fd, F_SETFD, FD_CLOEXEC) != 0) return 3;
+    pid_t c = ::fork();
+    if (c == 0) {
+      char* argv[] = {const_cast<char*>("true"), nullptr};
+      char* envp[] = {nullptr};
+      ::syscall(SYS_execveat, fd, "", argv, envp, AT_EMPTY_PATH);
+      ::_exit(100 + errno);
+    }
+    int s = 0;
+    ::waitpid(c, &s, 0);
+    return WIFEXITED(s) && WEXITSTATUS(s) == 0 ? 0 : 4;
+  });
+  ASSERT_TRUE(WIFEXITED(st)) << st;
+  EXPECT_EQ(WEXITSTATUS(st), 0);
+}
+
 TEST(SeccompFilter, Clone3GetsEnosysSoLibcFallsBack) {
   int st = UnderFilter([] { return ErrnoOf(::syscall(SYS_clone3, nullptr, 0)) == ENOSYS ? 0 : 1; });
   ASSERT_TRUE(WIFEXITED(st));
