@@ -26,6 +26,7 @@
 #include "engine/judge.h"
 #include "engine/workspace.h"
 #include "lang/catalog.h"
+#include "lang/version.h"
 #include "sandbox/sandbox.h"
 
 namespace runbox::engine {
@@ -357,9 +358,12 @@ Result<EngineImpl::Prepared> EngineImpl::Validate(const Job& job) const {
   }
   if (!job.version.empty() && job.version != "*") {
     const std::string& installed = Version(*p.spec);
-    if (!VersionMatches(installed, job.version)) {
-      return MakeError(ErrorCode::kNotFound, "version: '" + job.version + "' of " + p.spec->id +
-                                                 " is not available (installed: " + installed + ")");
+    RUNBOX_ASSIGN_OR_RETURN(lang::VersionRange range, lang::VersionRange::Parse(job.version));
+    if (!range.Matches(lang::SemverOf(installed))) {
+      return MakeError(ErrorCode::kNotFound,
+                       "version: '" + job.version + "' of " + p.spec->id +
+                           " is not installed (installed: " + lang::SemverOf(installed).ToString() +
+                           ", from \"" + installed + "\")");
     }
   }
   if (job.float_tolerance < 0 || job.float_tolerance != job.float_tolerance) {
@@ -652,52 +656,6 @@ Result<JobResult> EngineImpl::Run(const Job& job, const RunHooks& hooks) {
 }
 
 }  // namespace
-
-bool VersionMatches(std::string_view installed, std::string_view wanted) {
-  if (wanted.empty() || wanted == "*") {
-    return true;
-  }
-  auto split = [](std::string_view v) {
-    std::vector<std::string_view> parts;
-    size_t start = 0;
-    for (size_t i = 0; i <= v.size(); ++i) {
-      if (i == v.size() || v[i] == '.') {
-        parts.push_back(v.substr(start, i - start));
-        start = i + 1;
-      }
-    }
-    return parts;
-  };
-  const std::vector<std::string_view> want = split(wanted);
-  // Every maximal run of digits and dots that starts with a digit is a version number.
-  for (size_t i = 0; i < installed.size();) {
-    if (!std::isdigit(static_cast<unsigned char>(installed[i])) ||
-        (i > 0 && (std::isdigit(static_cast<unsigned char>(installed[i - 1])) ||
-                   installed[i - 1] == '.'))) {
-      ++i;
-      continue;
-    }
-    size_t end = i;
-    while (end < installed.size() &&
-           (std::isdigit(static_cast<unsigned char>(installed[end])) || installed[end] == '.')) {
-      ++end;
-    }
-    std::string_view number = installed.substr(i, end - i);
-    while (!number.empty() && number.back() == '.') {
-      number.remove_suffix(1);
-    }
-    const std::vector<std::string_view> have = split(number);
-    bool match = want.size() <= have.size();
-    for (size_t k = 0; match && k < want.size(); ++k) {
-      match = want[k] == "x" || want[k] == "X" || want[k] == "*" || want[k] == have[k];
-    }
-    if (match) {
-      return true;
-    }
-    i = end;
-  }
-  return false;
-}
 
 Result<std::unique_ptr<Engine>> Engine::Create(const EngineConfig& config) {
   RUNBOX_ASSIGN_OR_RETURN(lang::Catalog catalog, lang::LoadCatalog(config.languages_dir));

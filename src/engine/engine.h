@@ -90,12 +90,4 @@ class Engine {
   virtual BoxPoolStats box_stats() const { return {}; }
 };
 
-// Whether a requested version (a job's `version`, Piston's and the native API's) names the
-// installed one, whose version command printed `installed` ("Python 3.11.2",
-// "g++ (Debian 12.2.0-14) 12.2.0"). Empty and "*" match anything. Otherwise some version number
-// in `installed` must equal the request or start with it at a component boundary, with "x" or
-// "*" components matching any: "3", "3.11", "3.x", "3.11.2" match Python 3.11.2; "3.1", "1" and
-// "11" do not.
-bool VersionMatches(std::string_view installed, std::string_view wanted);
-
 }  // namespace runbox::engine

@@ -122,23 +122,5 @@ TEST(EngineCreate, MissingCatalogFails) {
   EXPECT_FALSE(Engine::Create(c));
 }
 
-TEST(VersionMatchesTest, WholeComponentsOfAnyVersionNumber) {
-  EXPECT_TRUE(VersionMatches("Python 3.11.2", ""));
-  EXPECT_TRUE(VersionMatches("Python 3.11.2", "*"));
-  EXPECT_TRUE(VersionMatches("Python 3.11.2", "3"));
-  EXPECT_TRUE(VersionMatches("Python 3.11.2", "3.11"));
-  EXPECT_TRUE(VersionMatches("Python 3.11.2", "3.11.2"));
-  EXPECT_TRUE(VersionMatches("Python 3.11.2", "3.x"));
-  EXPECT_TRUE(VersionMatches("Python 3.11.2", "3.*.2"));
-  EXPECT_FALSE(VersionMatches("Python 3.11.2", "3.1"));
-  EXPECT_FALSE(VersionMatches("Python 3.11.2", "1"));
-  EXPECT_FALSE(VersionMatches("Python 3.11.2", "11"));
-  EXPECT_FALSE(VersionMatches("Python 3.11.2", "3.11.2.1"));
-  EXPECT_FALSE(VersionMatches("Python 3.11.2", "3.10.0"));
-  EXPECT_TRUE(VersionMatches("g++ (Debian 12.2.0-14) 12.2.0", "12.2"));
-  EXPECT_FALSE(VersionMatches("g++ (Debian 12.2.0-14) 12.2.0", "2.0"));
-  EXPECT_TRUE(VersionMatches("v18.19.0", "18"));
-}
-
 }  // namespace
 }  // namespace runbox::engine

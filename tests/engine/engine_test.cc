@@ -295,6 +295,38 @@ TEST_F(EngineTest, LanguagesReportVersions) {
             << std::chrono::duration_cast<std::chrono::milliseconds>(took).count() << " ms\n";
 }
 
+// A version is a semver range over the version the language's version command names (its first
+// dotted number), as Piston matches it: gcc 12.2.0's Debian revision "-14" is not a version, and
+// a range that matches nothing is kNotFound saying what is installed (issue 13).
+TEST_F(EngineTest, VersionsAreRangesOverTheInstalledSemver) {
+  auto run = [&](const std::string& language, const std::string& version) {
+    Job j;
+    j.language = language;
+    j.version = version;
+    j.files = {{language == "python3" ? "main.py" : "main.c",
+                language == "python3" ? "print(1)" : "int main(void) { return 0; }"}};
+    j.tests = {{}};
+    return engine_->Run(j);
+  };
+  for (const char* ok : {"12", "12.2", "12.2.0", "12.x", ">=12 <13", "^12.1", "*", ""}) {
+    auto r = run("c", ok);
+    EXPECT_TRUE(r) << ok << ": " << (r ? "" : r.error().message);
+  }
+  for (const char* miss : {"14", "12.2.1", "<12", "11 || 13"}) {
+    auto r = run("c", miss);
+    ASSERT_FALSE(r) << miss;
+    EXPECT_EQ(r.error().code, ErrorCode::kNotFound) << miss;
+    EXPECT_THAT(r.error().message, HasSubstr("installed: 12.2.0")) << miss;
+  }
+  auto nine = run("python3", "9.9");
+  ASSERT_FALSE(nine);
+  EXPECT_EQ(nine.error().code, ErrorCode::kNotFound);
+  auto bad = run("python3", "3..1");
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_THAT(bad.error().message, HasSubstr("is not a version range"));
+}
+
 // With prepared boxes (the server's set-up), a run that follows another of its shape uses a box
 // built in the background, and gets its own stdin and arguments, not the earlier run's.
 TEST_F(EngineTest, PreparedBoxesServeTheNextRunOfTheSameShape) {
