@@ -2,7 +2,8 @@
 # Installs what runbox needs to build and test, from Debian's packages only.
 # Idempotent and quiet when everything is already there. Usage:
 #   scripts/install-deps.sh build    # compiler, libraries, test tools
-#   scripts/install-deps.sh test     # build + what the tests need (bubblewrap, qemu for the v2 VM)
+#   scripts/install-deps.sh test     # build + what the tests need (bubblewrap, qemu for the v2 VM,
+#                                    # clang for the fuzz targets)
 set -euo pipefail
 
 build_pkgs=(
@@ -13,6 +14,10 @@ build_pkgs=(
 )
 test_pkgs=(
   bubblewrap hyperfine procps iproute2 python3 xz-utils qemu-system-x86
+  # The fuzz targets (bench/fuzz.sh): clang 14 with libFuzzer and the sanitizer runtimes
+  # (libclang_rt.fuzzer-x86_64.a is in libclang-rt-14-dev), llvm-symbolizer for their stacks.
+  # g++'s own ASan, UBSan and TSan runtimes (scripts/sanitize-test.sh) come with g++.
+  clang-14 libclang-rt-14-dev llvm-14
 )
 
 want=("${build_pkgs[@]}")
