@@ -213,5 +213,35 @@ TEST_F(CliTest, SigkilledRunboxTakesItsBoxAlongAndTheNextRunReclaims) {
   EXPECT_THAT(LeftoverCgroups(), ::testing::IsEmpty());
 }
 
+// `runbox exec --copy-out` of a box that made a 3000-level directory chain or 1 GiB of sparse
+// files: runbox neither crashes nor fills the host's disk; the copy is refused with a message
+// that names the budget, the exit status says it was no success, and the destination stays
+// empty. A file with 256 names comes out as one file with 256 links.
+TEST_F(CliTest, CopyOutOfAHostileBoxIsBoundedAndSaysWhy) {
+  std::string out = ProbeDir() + "-cli-copy-out";
+  std::filesystem::create_directories(out);
+  for (const auto& [args, budget] :
+       {std::pair{std::vector<std::string>{"deepdir", "3000"}, "nest deeper than 64 levels"},
+        std::pair{std::vector<std::string>{"sparse", "16", "64"}, "budget of 64 MiB"}}) {
+    Cli c = RunCli(Exec(args, {"--copy-out", out}));
+    EXPECT_EQ(c.status, 1) << c.err;
+    EXPECT_THAT(c.err, HasSubstr("runbox: OLE: "));
+    EXPECT_THAT(c.err, HasSubstr(budget));
+    EXPECT_THAT(c.err, HasSubstr("copy-out budget"));
+    EXPECT_TRUE(std::filesystem::is_empty(out)) << args[0];
+  }
+  Cli links = RunCli(Exec({"links", "256", "1024"}, {"--copy-out", out}));
+  EXPECT_EQ(links.status, 0) << links.err;
+  size_t names = 0;
+  for (const auto& e : std::filesystem::directory_iterator(out)) {
+    names += e.is_regular_file() ? 1 : 0;
+  }
+  EXPECT_EQ(names, 256u);
+  struct stat st;
+  ASSERT_EQ(::stat((out + "/linked").c_str(), &st), 0);
+  EXPECT_EQ(st.st_nlink, 256u);
+  std::filesystem::remove_all(out);
+}
+
 }  // namespace
 }  // namespace runbox::testing
