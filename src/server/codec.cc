@@ -1,8 +1,12 @@
 #include "server/codec.h"
 
+#include <algorithm>
 #include <chrono>
 #include <ctime>
+#include <cmath>
+#include <cstdlib>
 
+#include <set>
 namespace runbox::server {
 
 ApiError BadRequest(const std::string& field, const std::string& message) {
@@ -29,19 +33,55 @@ ApiError FromError(const Error& error) {
 
 std::string Dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
 
-bool ParseJsonBody(const std::string& body, json* out, ApiError* err) {
+size_t JsonNestingDepth(const std::string& text, size_t limit) {
+  size_t depth = 0;
+  size_t deepest = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;  // the escaped character cannot end the string
+      } else if (c == '"') {
+        in_string = false;
+      }
+      continue;
+    }
+    if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      deepest = std::max(deepest, ++depth);
+      if (deepest > limit) {
+        return deepest;
+      }
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
+  return deepest;
+}
+
+bool ParseJsonBody(const std::string& body, json* out, ApiError* err, const char* what) {
+  // Before the parser: the value nlohmann would build is what recurses when copied or dumped.
+  if (JsonNestingDepth(body) > kMaxJsonDepth) {
+    *out = json();
+    *err = BadRequest("", std::string(what) + " nests arrays/objects deeper than " +
+                              std::to_string(kMaxJsonDepth) + " levels");
+    return false;
+  }
   *out = json::parse(body, nullptr, /*allow_exceptions=*/false);
   if (out->is_discarded()) {
     // Find the position for a helpful message; parsing again with exceptions is the only way
-    // nlohmann reports it, and this is the error path only.
+    // nlohmann reports it, and this is the error path only (the depth is bounded above).
     std::string where;
     try {
       json ignored = json::parse(body);
       (void)ignored;
-    } catch (const json::parse_error& e) {
+    } catch (const std::exception& e) {
       where = std::string(": ") + e.what();
     }
-    *err = BadRequest("", "the body is not valid JSON" + where);
+    *out = json();
+    *err = BadRequest("", std::string(what) + " is not valid JSON" + where);
     return false;
   }
   return true;
@@ -105,30 +145,6 @@ HttpResponse NativeError(const ApiError& e) {
 
 namespace {
 
-bool PositiveInteger(const json& v, uint64_t* out) {
-  if (v.is_number_unsigned()) {
-    *out = v.get<uint64_t>();
-    return *out > 0;
-  }
-  if (v.is_number_integer()) {
-    int64_t i = v.get<int64_t>();
-    if (i <= 0) {
-      return false;
-    }
-    *out = static_cast<uint64_t>(i);
-    return true;
-  }
-  if (v.is_number_float()) {
-    double d = v.get<double>();
-    if (d < 1 || d > 1e18) {
-      return false;
-    }
-    *out = static_cast<uint64_t>(d);
-    return true;
-  }
-  return false;
-}
-
 bool StringArray(const json& j, const std::string& field, std::vector<std::string>* out,
                  ApiError* err) {
   if (!j.is_array()) {
@@ -141,6 +157,10 @@ bool StringArray(const json& j, const std::string& field, std::vector<std::strin
       return false;
     }
     out->push_back(j[i].get<std::string>());
+  if (j.size() > kMaxArgs) {
+    *err = BadRequest(field, "at most " + std::to_string(kMaxArgs) + " entries");
+    return false;
+  }
   }
   return true;
 }
@@ -163,10 +183,29 @@ bool DecodeLimits(const json& j, const std::string& field, const LimitsPolicy& p
     if (v.is_null()) {
       continue;
     }
-    uint64_t n = 0;
-    if (!PositiveInteger(v, &n)) {
-      *err = BadRequest(f, "expected a positive integer");
-      return false;
+    // Each limit's lower bound is what a box accepts (kMinMemoryBytes, ...), so a request the
+    // sandbox would refuse is the client's 400 here, never a run that ends in SE.
+    uint64_t minimum = 1;
+    if (key == "memory_kib") {
+      minimum = kMinMemoryBytes / 1024;
+    } else if (key == "disk_bytes") {
+      minimum = kMinDiskBytes;
+    }
+    int64_t parsed = 0;
+    switch (ToBoundedInt(v, 1, static_cast<int64_t>(minimum), INT64_MAX / 1024,
+                         /*strings_ok=*/false, &parsed)) {
+      case NumberCheck::kOk: break;
+      case NumberCheck::kNotANumber:
+        *err = BadRequest(f, "expected a positive integer");
+        return false;
+      case NumberCheck::kBelow:
+        *err = BadRequest(f, minimum == 1 ? std::string("expected a positive integer")
+                                          : "must be at least " + std::to_string(minimum) +
+                                                (key == "memory_kib" ? " KiB (4 MiB)" : " bytes"));
+        return false;
+      case NumberCheck::kAbove:
+        *err = LimitExceeded(f, "is far above any maximum");
+        return false;
     }
     auto check = [&](uint64_t value, uint64_t maximum, const char* unit) {
       if (value > maximum) {
@@ -174,6 +213,7 @@ bool DecodeLimits(const json& j, const std::string& field, const LimitsPolicy& p
         return false;
       }
       return true;
+    const uint64_t n = static_cast<uint64_t>(parsed);
     };
     if (key == "cpu_time_ms") {
       if (!check(n, static_cast<uint64_t>(max.cpu_time.count()), " ms")) {
@@ -229,12 +269,26 @@ json EncodeLimits(const sandbox::Limits& l) {
           {"disk_bytes", l.disk_bytes}};
 }
 
-bool ValidFileName(const std::string& name) {
-  if (name.empty() || name.size() > 255 || name[0] == '/' || name.back() == '/') {
-    return false;
+std::string FileNameProblem(const std::string& name) {
+  if (name.empty()) {
+    return "must not be empty";
   }
-  if (name.find('\0') != std::string::npos || name.find('\\') != std::string::npos) {
-    return false;
+  if (name.size() > 255) {
+    return "at most 255 bytes";
+  }
+  for (char c : name) {
+    unsigned char u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f) {
+      // NUL would cut the name short in the kernel; newlines and other control bytes break
+      // every line-based listing and log of the box's files.
+      return "must not contain NUL, newline or other control characters";
+    }
+    if (c == '\\') {
+      return "must not contain a backslash";
+    }
+  }
+  if (name[0] == '/' || name.back() == '/') {
+    return "must be a relative path without '..' or empty parts";
   }
   size_t pos = 0;
   while (pos <= name.size()) {
@@ -242,9 +296,9 @@ bool ValidFileName(const std::string& name) {
     if (slash == std::string::npos) {
       slash = name.size();
     }
-    std::string seg = name.substr(pos, slash - pos);
+    std::string_view seg(name.data() + pos, slash - pos);
     if (seg.empty() || seg == "." || seg == "..") {
-      return false;
+      return "must be a relative path without '..' or empty parts";
     }
     pos = slash + 1;
   }
@@ -254,6 +308,161 @@ bool ValidFileName(const std::string& name) {
 bool DecodeJobRequest(const json& j, const LimitsPolicy& policy, const DecodeOptions& options,
                       engine::Job* out, ApiError* err) {
   if (!j.is_object()) {
+  return "";
+}
+
+bool ValidFileName(const std::string& name) { return FileNameProblem(name).empty(); }
+
+bool CheckArgv(const std::vector<std::string>& words, const std::string& field,
+               size_t* total_bytes, ApiError* err) {
+  if (words.size() > kMaxArgs) {
+    *err = BadRequest(field, "at most " + std::to_string(kMaxArgs) + " arguments");
+    return false;
+  }
+  for (size_t i = 0; i < words.size(); ++i) {
+    if (words[i].find('\0') != std::string::npos) {
+      *err = BadRequest(field + "[" + std::to_string(i) + "]",
+                        "must not contain a NUL byte (an argument ends at NUL)");
+      return false;
+    }
+    *total_bytes += words[i].size() + 1;
+    if (*total_bytes > kMaxArgBytes) {
+      *err = BadRequest(field, "arguments and compiler options together are at most " +
+                                   std::to_string(kMaxArgBytes) + " bytes");
+      return false;
+    }
+  }
+  return true;
+}
+
+namespace {
+
+// A plain decimal as forms send numbers: [+-]digits[.digits][(e|E)[+-]digits], with at least one
+// digit before the exponent. strtod alone would also take "nan", "inf", "0x1p3" and leading
+// spaces.
+bool PlainDecimal(const std::string& s) {
+  size_t i = 0;
+  const size_t n = s.size();
+  if (i < n && (s[i] == '+' || s[i] == '-')) {
+    ++i;
+  }
+  size_t digits = 0;
+  while (i < n && s[i] >= '0' && s[i] <= '9') {
+    ++i;
+    ++digits;
+  }
+  if (i < n && s[i] == '.') {
+    ++i;
+    while (i < n && s[i] >= '0' && s[i] <= '9') {
+      ++i;
+      ++digits;
+    }
+  }
+  if (digits == 0) {
+    return false;
+  }
+  if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+    ++i;
+    if (i < n && (s[i] == '+' || s[i] == '-')) {
+      ++i;
+    }
+    size_t exp_digits = 0;
+    while (i < n && s[i] >= '0' && s[i] <= '9') {
+      ++i;
+      ++exp_digits;
+    }
+    if (exp_digits == 0) {
+      return false;
+    }
+  }
+  return i == n;
+}
+
+}  // namespace
+
+NumberCheck ToBoundedInt(const json& v, double scale, int64_t min, int64_t max, bool strings_ok,
+                         int64_t* out) {
+  if (v.is_number_integer() && scale == 1) {
+    // Exact for integers beyond 2^53 too.
+    if (v.is_number_unsigned()) {
+      uint64_t u = v.get<uint64_t>();
+      if (u > static_cast<uint64_t>(max)) {
+        return NumberCheck::kAbove;
+      }
+      if (static_cast<int64_t>(u) < min) {
+        return NumberCheck::kBelow;
+      }
+      *out = static_cast<int64_t>(u);
+      return NumberCheck::kOk;
+    }
+    int64_t i = v.get<int64_t>();
+    if (i < min) {
+      return NumberCheck::kBelow;
+    }
+    if (i > max) {
+      return NumberCheck::kAbove;
+    }
+    *out = i;
+    return NumberCheck::kOk;
+  }
+  double d;
+  if (v.is_number()) {
+    d = v.get<double>();
+  } else if (strings_ok && v.is_string()) {
+    const std::string& s = v.get_ref<const std::string&>();
+    if (!PlainDecimal(s)) {
+      return NumberCheck::kNotANumber;
+    }
+    d = std::strtod(s.c_str(), nullptr);
+  } else {
+    return NumberCheck::kNotANumber;
+  }
+  d *= scale;
+  if (!std::isfinite(d)) {
+    // 1e400 parses to infinity; an overflow of d * scale too. Either is "not a number we take".
+    return NumberCheck::kNotANumber;
+  }
+  d = std::nearbyint(d);
+  // Compared as doubles first: only a value inside [min, max] is ever cast.
+  if (d < static_cast<double>(min)) {
+    return NumberCheck::kBelow;
+  }
+  if (d > static_cast<double>(max) || d >= 9223372036854775808.0 /* 2^63 */) {
+    return NumberCheck::kAbove;
+  }
+  int64_t i = static_cast<int64_t>(d);
+  // static_cast<double>(INT64_MAX) rounds up to 2^63: clamp the edge back into range.
+  *out = std::clamp(i, min, max);
+  return NumberCheck::kOk;
+}
+
+bool HexDecode(const std::string& in, std::string* out) {
+  out->clear();
+  if (in.size() % 2 != 0) {
+    return false;
+  }
+  auto nibble = [](char c) -> int {
+    if (c >= '0' && c <= '9') {
+      return c - '0';
+    }
+    if (c >= 'a' && c <= 'f') {
+      return c - 'a' + 10;
+    }
+    if (c >= 'A' && c <= 'F') {
+      return c - 'A' + 10;
+    }
+    return -1;
+  };
+  out->reserve(in.size() / 2);
+  for (size_t i = 0; i < in.size(); i += 2) {
+    int hi = nibble(in[i]);
+    int lo = nibble(in[i + 1]);
+    if (hi < 0 || lo < 0) {
+      out->clear();
+      return false;
+    }
+    out->push_back(static_cast<char>(hi * 16 + lo));
+  }
     *err = BadRequest("", "expected a JSON object");
     return false;
   }
@@ -303,6 +512,7 @@ bool DecodeJobRequest(const json& j, const LimitsPolicy& policy, const DecodeOpt
     if (!file.is_object()) {
       *err = BadRequest(f, "expected an object {name, content, encoding}");
       return false;
+  std::set<std::string> names;
     }
     engine::File ef;
     if (!file.contains("name") || !file["name"].is_string()) {
@@ -310,15 +520,14 @@ bool DecodeJobRequest(const json& j, const LimitsPolicy& policy, const DecodeOpt
       return false;
     }
     ef.name = file["name"].get<std::string>();
-    if (!ValidFileName(ef.name)) {
-      *err = BadRequest(f + ".name", "must be a relative path without '..' or empty parts");
+    if (std::string problem = FileNameProblem(ef.name); !problem.empty()) {
+      *err = BadRequest(f + ".name", problem);
       return false;
     }
-    for (const auto& other : job.files) {
-      if (other.name == ef.name) {
-        *err = BadRequest(f + ".name", "the same name appears twice");
-        return false;
-      }
+    // A set, not a scan of the files so far: n log n for any number of files.
+    if (!names.insert(ef.name).second) {
+      *err = BadRequest(f + ".name", "the same name appears twice");
+      return false;
     }
     if (!file.contains("content") || !file["content"].is_string()) {
       *err = BadRequest(f + ".content", "required, a string");
@@ -351,11 +560,7 @@ bool DecodeJobRequest(const json& j, const LimitsPolicy& policy, const DecodeOpt
       return false;
     }
     job.main_file = j["main_file"].get<std::string>();
-    bool found = false;
-    for (const auto& f : job.files) {
-      found = found || f.name == job.main_file;
-    }
-    if (!found) {
+    if (!names.count(job.main_file)) {
       *err = BadRequest("main_file", "names no file in files");
       return false;
     }
@@ -429,7 +634,8 @@ bool DecodeJobRequest(const json& j, const LimitsPolicy& policy, const DecodeOpt
     }
   }
   if (j.contains("float_tolerance") && !j["float_tolerance"].is_null()) {
-    if (!j["float_tolerance"].is_number() || j["float_tolerance"].get<double>() < 0) {
+    if (!j["float_tolerance"].is_number() || !std::isfinite(j["float_tolerance"].get<double>()) ||
+        j["float_tolerance"].get<double>() < 0) {
       *err = BadRequest("float_tolerance", "expected a non-negative number");
       return false;
     }
@@ -449,6 +655,11 @@ bool DecodeJobRequest(const json& j, const LimitsPolicy& policy, const DecodeOpt
       return false;
     }
     job.run_limits = l;
+  size_t argv_bytes = 0;
+  if (!CheckArgv(job.args, "args", &argv_bytes, err) ||
+      !CheckArgv(job.compiler_options, "compiler_options", &argv_bytes, err)) {
+    return false;
+  }
   }
   if (j.contains("compile_limits") && !j["compile_limits"].is_null()) {
     sandbox::Limits l;
@@ -511,13 +722,21 @@ std::string OverallStatus(const engine::JobResult& r) {
 
 namespace {
 
-// Stored form of a Result: outputs that are not UTF-8 become base64 (see EncodeJobResult).
-json StoredOutcome(const sandbox::Outcome& o) {
-  json j = EncodeOutcome(o);
-  for (const char* key : {"stdout", "stderr"}) {
-    const std::string& data = std::string(key) == "stdout" ? o.stdout_data : o.stderr_data;
-    if (!IsValidUtf8(data)) {
-      j[key] = Base64Encode(data);
+// Stored form of a Result: outputs that are not UTF-8 become base64 (see EncodeJobResult). Takes
+// the outcome by value so that a caller done with it moves its outputs in: nothing here copies
+// a whole output.
+json StoredOutcome(sandbox::Outcome o) {
+  std::string out = std::move(o.stdout_data);
+  std::string err = std::move(o.stderr_data);
+  o.stdout_data.clear();
+  o.stderr_data.clear();
+  json j = EncodeOutcome(o);  // the outputs are empty here: nothing big is copied
+  for (const auto& [key, data] : {std::pair<const char*, std::string*>{"stdout", &out},
+                                  std::pair<const char*, std::string*>{"stderr", &err}}) {
+    if (IsValidUtf8(*data)) {
+      j[key] = std::move(*data);
+    } else {
+      j[key] = Base64Encode(*data);
       j[std::string(key) + "_encoding"] = "base64";
     }
   }
@@ -553,24 +772,33 @@ std::string RawOutput(const json& result_object, const char* key) {
 
 json EncodeJobResult(const engine::JobResult& r) {
   json cases = json::array();
-  for (const auto& c : r.cases) {
-    json cj = {{"result", StoredOutcome(c.run)}};
+  for (auto& c : r.cases) {
+    json cj = json::object();
+    cj["result"] = StoredOutcome(std::move(c.run));
     switch (c.verdict) {
       case engine::Verdict::kNone: cj["verdict"] = nullptr; break;
       case engine::Verdict::kAccepted: cj["verdict"] = "AC"; break;
+  engine::JobResult copy = r;
+  return EncodeJobResult(std::move(copy));
+}
+
+json EncodeJobResult(engine::JobResult&& r) {
+  const std::string status = OverallStatus(r);  // before the outputs move out
       case engine::Verdict::kWrongAnswer: cj["verdict"] = "WA"; break;
     }
     if (!c.difference.empty()) {
-      cj["difference"] = c.difference;
+      cj["difference"] = std::move(c.difference);
     }
     cases.push_back(std::move(cj));
   }
-  return {{"language", r.language},
-          {"version", r.version},
-          {"compile", r.compile ? StoredOutcome(*r.compile) : json(nullptr)},
-          {"compile_cached", r.compile_cached},
-          {"status", OverallStatus(r)},
-          {"cases", std::move(cases)}};
+  json out = json::object();
+  out["language"] = std::move(r.language);
+  out["version"] = std::move(r.version);
+  out["compile"] = r.compile ? StoredOutcome(std::move(*r.compile)) : json(nullptr);
+  out["compile_cached"] = r.compile_cached;
+  out["status"] = status;
+  out["cases"] = std::move(cases);
+  return out;
 }
 
 json ErrorResult(const std::string& message) {

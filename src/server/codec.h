@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "base/result.h"
 #include "engine/job.h"
@@ -35,8 +36,20 @@ ApiError FromError(const Error& error);
 // Serializes JSON for the wire. Program output need not be UTF-8: invalid sequences become
 // U+FFFD instead of failing (nlohmann's default is to throw).
 std::string Dump(const json& j);
-// Parses a request body; on failure a 400 naming the position.
-bool ParseJsonBody(const std::string& body, json* out, ApiError* err);
+// Deepest nesting of arrays and objects a request may use. nlohmann parses iteratively, but
+// copying, comparing and dumping a value recurse once per level: 100k levels of "[[[...]]]" in a
+// 200 KB body overflowed the stack of the thread that touched it. No API of runbox needs more
+// than 5 levels; 64 leaves room for clients that wrap requests.
+inline constexpr size_t kMaxJsonDepth = 64;
+// Parses JSON from outside (request bodies, WebSocket messages): the one place that does, so
+// every API gets the same depth cap and messages. Never throws. On failure a 400: "the body is
+// not valid JSON: ..." or "the body nests arrays/objects deeper than 64 levels" (`what` names
+// the thing parsed: "the body", "the message").
+bool ParseJsonBody(const std::string& body, json* out, ApiError* err,
+                   const char* what = "the body");
+// How deeply `text` nests arrays and objects (brackets inside strings do not count). Linear, no
+// allocation; stops counting once above `limit`.
+size_t JsonNestingDepth(const std::string& text, size_t limit = kMaxJsonDepth);
 bool IsValidUtf8(const std::string& s);
 
 HttpResponse JsonResponse(int status, const json& body);
@@ -54,12 +67,51 @@ bool DecodeLimits(const json& j, const std::string& field, const LimitsPolicy& p
                   sandbox::Limits* out, ApiError* err);
 json EncodeLimits(const sandbox::Limits& l);
 
-// Checks one file name: relative, no "..", no empty segment, no NUL, at most 255 bytes.
+// Checks one file name: relative, no "..", no empty segment, no NUL, newline or other control
+// byte (0x00-0x1f, 0x7f), no backslash, at most 255 bytes.
 bool ValidFileName(const std::string& name);
+// What is wrong with a file name, for a message ("" when valid).
+std::string FileNameProblem(const std::string& name);
+
+// The smallest limits a box accepts (sandbox::Policy::Validate in src/sandbox/policy.cc): checked
+// when a request is decoded so that the client gets a 400 naming its field, not a 200 with SE
+// (which Judge0 clients retry as "Internal Error").
+inline constexpr uint64_t kMinMemoryBytes = 4ull << 20;  // the loader and libc need ~4 MiB
+inline constexpr uint64_t kMinDiskBytes = 4096;          // one tmpfs page
+// Program arguments and compiler options of one job, together: an argv above the kernel's
+// ARG_MAX (E2BIG at execve) would be the sandbox's failure, so it is refused as the client's.
+inline constexpr size_t kMaxArgs = 256;
+inline constexpr size_t kMaxArgBytes = 64 * 1024;
+// The most files any API accepts in one job (checked before any per-file work).
+inline constexpr size_t kMaxFiles = 64;
+
+// Checks argv words from a request: no NUL (execve would cut the word there and the program
+// would see other arguments than the client sent), at most kMaxArgs words and kMaxArgBytes bytes
+// in `*total_bytes` across calls. 400 naming `field` ("args[2]") on failure.
+bool CheckArgv(const std::vector<std::string>& words, const std::string& field,
+               size_t* total_bytes, ApiError* err);
+
+// How a number from a request compares with the range asked for.
+enum class NumberCheck {
+  kOk,
+  kNotANumber,  // not a number (or a string that is not a plain decimal), NaN or infinite
+  kBelow,       // below min
+  kAbove,       // above max
+};
+// The one conversion of a request's number to an integer (every API, every numeric field): `v`
+// is a JSON number, or with strings_ok a decimal string as forms send ("2.5", "-1", "1e3"; not
+// "nan", "inf", "0x10", " 1"); it is multiplied by `scale` (seconds to ms: 1000; KiB to bytes:
+// 1024), rounded to the nearest integer, and must lie in [min, max]. The range is checked on the
+// double before any cast, so 1e300 or NaN never reaches an integer conversion. *out is set only
+// on kOk.
+NumberCheck ToBoundedInt(const json& v, double scale, int64_t min, int64_t max, bool strings_ok,
+                         int64_t* out);
+// Strict hex: an even number of [0-9a-fA-F], nothing else (no sign, space or prefix).
+bool HexDecode(const std::string& in, std::string* out);
 
 struct DecodeOptions {
   bool allow_tests = true;  // false for interactive runs
-  size_t max_files = 64;
+  size_t max_files = kMaxFiles;
   size_t max_tests = 256;
 };
 
@@ -78,6 +130,9 @@ std::string OverallStatus(const engine::JobResult& r);
 // Output that is not valid UTF-8 is stored base64-encoded ("stdout_encoding": "base64") so that
 // no byte is lost; RawOutput() reads it back, EncodeJobRecord() presents it as text.
 json EncodeJobResult(const engine::JobResult& r);
+// The same, moving each output into the JSON instead of copying it: a job's outputs may be tens
+// of MiB, and the caller (the queue worker storing the result) needs them no more.
+json EncodeJobResult(engine::JobResult&& r);
 // The bytes of `key` ("stdout", "stderr") of a stored Result object.
 std::string RawOutput(const json& result_object, const char* key);
 // A result for a job the engine could not run, or that was lost to a crash: status SE.
@@ -97,7 +152,8 @@ int64_t NowUnixMs();
 
 std::string Base64Encode(const std::string& in);
 // Accepts standard and URL-safe alphabets, with or without padding, and ignores whitespace
-// (Judge0 clients send MIME-wrapped base64). false on other characters.
+// (Judge0 clients send MIME-wrapped base64). false on other characters, on data after '=' padding,
+// and on a length that cannot be base64 (a single leftover character).
 bool Base64Decode(const std::string& in, std::string* out);
 
 }  // namespace runbox::server

@@ -174,5 +174,164 @@ TEST(PistonVersionTest, SemverAndMatching) {
   EXPECT_FALSE(PistonVersionMatches("2", "3.11.2"));
 }
 
+// --- issue 12: hostile request data ------------------------------------------------------------
+
+std::string Nested(size_t levels, const std::string& inner = "") {
+  return std::string(levels, '[') + inner + std::string(levels, ']');
+}
+
+TEST(HostileInputTest, DeepNestingIsA400BeforeAnyValueIsBuilt) {
+  json out;
+  ApiError err;
+  EXPECT_TRUE(ParseJsonBody(Nested(kMaxJsonDepth), &out, &err));
+  ASSERT_FALSE(ParseJsonBody(Nested(100000), &out, &err));
+  EXPECT_EQ(err.status, 400);
+  EXPECT_THAT(err.message, HasSubstr("deeper than 64 levels"));
+  EXPECT_TRUE(out.is_null());
+  // Also inside an object, and mixed; brackets inside strings do not count.
+  ASSERT_FALSE(ParseJsonBody("{\"source_code\":" + Nested(100000) + "}", &out, &err));
+  EXPECT_EQ(JsonNestingDepth(R"({"a":"[[[[[[[[[[\"[[[[[[[["})"), 1u);
+  EXPECT_EQ(JsonNestingDepth(R"([{"a":[{}]}])"), 4u);
+  ASSERT_FALSE(ParseJsonBody("not json", &out, &err, "the message"));
+  EXPECT_THAT(err.message, HasSubstr("the message is not valid JSON"));
+}
+
+TEST(HostileInputTest, HexIsStrict) {
+  std::string out;
+  EXPECT_TRUE(HexDecode("00ff7A", &out));
+  EXPECT_EQ(out, std::string("\x00\xff\x7a", 3));
+  for (const char* bad : {"zz", "1z-1 f", "0", "0x", "+1", " 1", "1 ", "g0", "-1"}) {
+    EXPECT_FALSE(HexDecode(bad, &out)) << bad;
+  }
+}
+
+TEST(HostileInputTest, Base64IsStrictAboutLeftovers) {
+  std::string out;
+  EXPECT_FALSE(Base64Decode("QQ=Q", &out));   // data after padding
+  EXPECT_FALSE(Base64Decode("QUJDR", &out));  // one sextet cannot be a byte
+  EXPECT_FALSE(Base64Decode("QU*J", &out));
+  EXPECT_TRUE(Base64Decode("QUJD\nREVG", &out));
+  EXPECT_EQ(out, "ABCDEF");
+}
+
+TEST(HostileInputTest, BoundedIntegersNeverCastUncheckedFloats) {
+  int64_t v = 0;
+  EXPECT_EQ(ToBoundedInt(json(5), 1, 1, 10, false, &v), NumberCheck::kOk);
+  EXPECT_EQ(v, 5);
+  EXPECT_EQ(ToBoundedInt(json(2.5), 1000, 0, 60000, false, &v), NumberCheck::kOk);
+  EXPECT_EQ(v, 2500);
+  EXPECT_EQ(ToBoundedInt(json("2.5"), 1000, 0, 60000, true, &v), NumberCheck::kOk);
+  EXPECT_EQ(v, 2500);
+  EXPECT_EQ(ToBoundedInt(json("2.5"), 1000, 0, 60000, false, &v), NumberCheck::kNotANumber);
+  for (const char* bad : {"nan", "NaN", "inf", "-inf", "0x10", " 1", "1 ", "", "1e", ".", "1,5"}) {
+    EXPECT_EQ(ToBoundedInt(json(bad), 1, 0, 100, true, &v), NumberCheck::kNotANumber) << bad;
+  }
+  EXPECT_EQ(ToBoundedInt(json(1e300), 1, 0, INT32_MAX, false, &v), NumberCheck::kAbove);
+  EXPECT_EQ(ToBoundedInt(json("1e300"), 1000, 0, INT32_MAX, true, &v), NumberCheck::kAbove);
+  EXPECT_EQ(ToBoundedInt(json("1e400"), 1, 0, 10, true, &v), NumberCheck::kNotANumber);
+  EXPECT_EQ(ToBoundedInt(json(1e18), 1024, 0, INT64_MAX, false, &v), NumberCheck::kAbove);
+  EXPECT_EQ(ToBoundedInt(json(UINT64_MAX), 1, 0, INT64_MAX, false, &v), NumberCheck::kAbove);
+  EXPECT_EQ(ToBoundedInt(json(-1), 1, 0, 10, false, &v), NumberCheck::kBelow);
+  EXPECT_EQ(ToBoundedInt(json(9.2233720368547758e18), 1, 0, INT64_MAX, false, &v),
+            NumberCheck::kAbove);
+  EXPECT_EQ(ToBoundedInt(json(true), 1, 0, 10, true, &v), NumberCheck::kNotANumber);
+  EXPECT_EQ(ToBoundedInt(json::array(), 1, 0, 10, true, &v), NumberCheck::kNotANumber);
+}
+
+TEST(HostileInputTest, FileNamesWithControlBytesAreRefused) {
+  for (std::string bad : {std::string("a\nb"), std::string("a\0b", 3), std::string("tab\t"),
+                          std::string("del\x7f"), std::string("\r")}) {
+    EXPECT_FALSE(ValidFileName(bad)) << json(bad).dump();
+    EXPECT_THAT(FileNameProblem(bad), HasSubstr("control characters"));
+  }
+  EXPECT_TRUE(ValidFileName("dir/ünïcode.py"));
+}
+
+TEST(HostileInputTest, NativeDecodeNamesTheField) {
+  LimitsPolicy policy{sandbox::Limits{}, engine::DefaultMaxLimits()};
+  auto decode = [&](const std::string& body) {
+    engine::Job job;
+    ApiError err;
+    EXPECT_FALSE(DecodeJobRequest(json::parse(body), policy, DecodeOptions{}, &job, &err))
+        << body;
+    return err;
+  };
+  const std::string file = R"("language":"python3","files":[{"name":"m.py","content":"x"}])";
+  ApiError e = decode("{" + file + R"(,"args":["ok","a\u0000b"]})");
+  EXPECT_EQ(e.status, 400);
+  EXPECT_EQ(e.field, "args[1]");
+  EXPECT_THAT(e.message, HasSubstr("NUL"));
+  e = decode("{" + file + R"(,"compiler_options":["-O2\u0000-x"]})");
+  EXPECT_EQ(e.field, "compiler_options[0]");
+  e = decode(R"({"language":"c","files":[{"name":"a\nb.c","content":"x"}]})");
+  EXPECT_EQ(e.status, 400);
+  EXPECT_EQ(e.field, "files[0].name");
+  // Below what a box accepts: the client's 400, not a run ending in SE.
+  e = decode("{" + file + R"(,"limits":{"memory_kib":1024}})");
+  EXPECT_EQ(e.status, 400);
+  EXPECT_EQ(e.field, "limits.memory_kib");
+  EXPECT_THAT(e.message, HasSubstr("4096"));
+  e = decode("{" + file + R"(,"limits":{"disk_bytes":100}})");
+  EXPECT_EQ(e.field, "limits.disk_bytes");
+  e = decode("{" + file + R"(,"limits":{"cpu_time_ms":1e300}})");
+  EXPECT_EQ(e.field, "limits.cpu_time_ms");
+  EXPECT_EQ(e.status, 422);
+  // 1e400 never gets this far: nlohmann refuses it as a number overflow (a 400 from the parser).
+  json parsed;
+  EXPECT_FALSE(ParseJsonBody("{" + file + R"(,"limits":{"pids":1e400}})", &parsed, &e));
+  EXPECT_EQ(e.status, 400);
+  json many = json::parse("{" + file + "}");
+  many["args"] = json::array();
+  for (size_t i = 0; i <= kMaxArgs; ++i) {
+    many["args"].push_back("x");
+  }
+  e = decode(many.dump());
+  EXPECT_EQ(e.field, "args");
+  many["args"] = {std::string(kMaxArgBytes, 'a')};
+  e = decode(many.dump());
+  EXPECT_EQ(e.field, "args");
+  // The minimum itself is accepted (the real server test runs a box with it).
+  engine::Job job;
+  ApiError err;
+  EXPECT_TRUE(DecodeJobRequest(json::parse("{" + file + R"(,"limits":{"memory_kib":4096,
+                                 "disk_bytes":4096}})"),
+                               policy, DecodeOptions{}, &job, &err))
+      << err.message;
+}
+
+TEST(HostileInputTest, ManyFilesDecodeInLinearithmicTime) {
+  LimitsPolicy policy{sandbox::Limits{}, engine::DefaultMaxLimits()};
+  json body = {{"language", "python3"}, {"files", json::array()}};
+  for (size_t i = 0; i < kMaxFiles; ++i) {
+    body["files"].push_back({{"name", "f" + std::to_string(i)}, {"content", ""}});
+  }
+  body["files"].push_back({{"name", "f3"}, {"content", ""}});
+  engine::Job job;
+  ApiError err;
+  EXPECT_FALSE(DecodeJobRequest(body, policy, DecodeOptions{}, &job, &err));
+  EXPECT_EQ(err.field, "files");  // the count, before any file is looked at
+  body["files"].erase(body["files"].begin());
+  EXPECT_FALSE(DecodeJobRequest(body, policy, DecodeOptions{}, &job, &err));
+  EXPECT_EQ(err.field, "files[63].name");
+  EXPECT_THAT(err.message, HasSubstr("twice"));
+}
+
+TEST(HostileInputTest, MovingEncodeEqualsCopyingEncode) {
+  engine::JobResult r;
+  r.language = "c";
+  sandbox::Outcome o;
+  o.status = sandbox::RunStatus::kOk;
+  o.stdout_data = "text";
+  o.stderr_data = std::string("\xff\xfe", 2);
+  r.compile = o;
+  r.cases.push_back({o, engine::Verdict::kWrongAnswer, "line 1"});
+  json copied = EncodeJobResult(r);
+  json moved = EncodeJobResult(std::move(r));
+  EXPECT_EQ(copied, moved);
+  EXPECT_EQ(moved["cases"][0]["result"]["stderr_encoding"], "base64");
+  EXPECT_EQ(RawOutput(moved["cases"][0]["result"], "stderr"), std::string("\xff\xfe", 2));
+  EXPECT_EQ(moved["status"], "WA");
+}
+
 }  // namespace
 }  // namespace runbox::server
