@@ -69,14 +69,17 @@ void RunAndWait(ApiContext& ctx, const HttpRequest& req, const PathParams&, Resp
     return;
   }
   auto shared_respond = std::make_shared<Respond>(std::move(respond));
-  auto id = ctx.jobs->Submit(job, json{{"x_api", "v1"}},
-                             [shared_respond](Result<store::JobRecord> record) {
-                               if (!record) {
-                                 (*shared_respond)(Unavailable(record.error()));
-                                 return;
-                               }
-                               (*shared_respond)(JsonResponse(200, EncodeJobRecord(*record)));
-                             });
+  auto id = ctx.jobs->Submit(
+      job, json{{"x_api", "v1"}},
+      AnswerWhenDone(
+          shared_respond,
+          [](Result<store::JobRecord> record) {
+            if (!record) {
+              return Unavailable(record.error());
+            }
+            return JsonResponse(200, EncodeJobRecord(*record));
+          },
+          NativeError({500, "internal", "internal error while answering; the job finished", ""})));
   if (!id) {
     (*shared_respond)(Unavailable(id.error()));
   }
@@ -135,7 +138,7 @@ void SubmitBatch(ApiContext& ctx, const HttpRequest& req, const PathParams&, Res
     if (!id) {
       // Lost a race with other submitters; the ones already queued stay queued.
       HttpResponse r = Unavailable(id.error());
-      json b = json::parse(r.body);
+      json b = json::parse(r.body, nullptr, /*allow_exceptions=*/false);  // our own body
       b["ids"] = ids;
       r.body = Dump(b);
       respond(std::move(r));
@@ -206,11 +209,11 @@ void PutSnippet(ApiContext& ctx, const HttpRequest& req, const PathParams&, Resp
       return;
     }
   }
-  // The same checks as a run, so a saved snippet can always be run.
-  json as_job = body;
+  // The same checks as a run, so a saved snippet can always be run; only after them is the body
+  // dumped for the store (never copied: ParseJsonBody bounded its depth anyway).
   engine::Job job;
   ApiError err;
-  if (!DecodeJobRequest(as_job, PolicyOf(*ctx.config), DecodeOptions{}, &job, &err)) {
+  if (!DecodeJobRequest(body, PolicyOf(*ctx.config), DecodeOptions{}, &job, &err)) {
     respond(NativeError(err));
     return;
   }
@@ -273,6 +276,26 @@ void RegisterNativeApi(Router& router, ApiContext& ctx) {
   router.Add("GET", "/api/v1/jobs", ApiStyle::kNative, bind(ListJobs));
   router.Add("GET", "/api/v1/jobs/{id}", ApiStyle::kNative, bind(GetJob));
   router.Add("POST", "/api/v1/snippets", ApiStyle::kNative, bind(PutSnippet));
+JobService::DoneCallback AnswerWhenDone(
+    std::shared_ptr<Respond> respond,
+    std::function<HttpResponse(Result<store::JobRecord>)> answer, HttpResponse on_throw) {
+  return [respond = std::move(respond), answer = std::move(answer),
+          on_throw = std::move(on_throw)](Result<store::JobRecord> record) {
+    std::string id = record ? record->id : std::string("?");
+    HttpResponse r;
+    try {
+      r = answer(std::move(record));
+    } catch (const std::exception& e) {
+      spdlog::error("job {}: building the answer threw: {}", id, e.what());
+      r = on_throw;
+    } catch (...) {
+      spdlog::error("job {}: building the answer threw", id);
+      r = on_throw;
+    }
+    (*respond)(std::move(r));
+  };
+}
+
   router.Add("GET", "/api/v1/snippets/{id}", ApiStyle::kNative, bind(GetSnippet));
   router.Add("GET", "/api/v1/languages", ApiStyle::kNative, bind(Languages));
   router.Add(

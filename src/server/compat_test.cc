@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 
@@ -124,6 +125,75 @@ TEST(PistonTest, Errors) {
     json j = json::parse(r.body, nullptr, false);
     EXPECT_THAT(j.value("message", ""), HasSubstr(c.message)) << c.body;
   }
+}
+
+
+// Issue 12: strict hex, no exception to a 500; capped files before any per-file work; NUL argv.
+TEST(PistonTest, HostileRequestsAre400s) {
+  TestEnv env;
+  struct Case {
+    std::string body;
+    std::string message;
+  };
+  const std::string utf8 = R"({"content":"x"})";
+  std::vector<Case> cases = {
+      {R"({"language":"echo","files":[{"content":"zz","encoding":"hex"},)" + utf8 + "]}",
+       "files[0].content is not valid hex"},
+      {R"({"language":"echo","files":[{"content":"1z-1 f","encoding":"hex"},)" + utf8 + "]}",
+       "not valid hex"},
+      {R"({"language":"echo","files":[{"content":"abc","encoding":"hex"},)" + utf8 + "]}",
+       "not valid hex"},
+      {R"({"language":"echo","files":[{"content":"x","encoding":"rot13"}]})",
+       "files[0].encoding must be utf8, base64 or hex"},
+      {R"({"language":"echo","files":[{"content":"x"}],"args":["a","b\u0000c"]})",
+       "args[1]: must not contain a NUL byte"},
+      {R"({"language":"echo","files":[{"content":"x"}],"args":"a"})",
+       "args must be an array of strings"},
+      {R"({"language":"echo","files":[{"name":"a\nb","content":"x"}]})",
+       "files[0].name: must not contain NUL, newline or other control characters"},
+      {R"({"language":"echo","files":[{"content":"x"}],"stdin":["x"]})", "stdin must be a string"},
+      {R"({"language":"echo","files":[{"content":"x"}],"run_memory_limit":1000})",
+       "run_memory_limit must be at least 4194304 bytes"},
+      {R"({"language":"echo","files":[{"content":"x"}],"run_timeout":1e300})",
+       "run_timeout cannot exceed"},
+      {R"({"language":"echo","files":[{"content":"x"}],"run_timeout":1e400})",
+       "not valid JSON"},  // nlohmann: number overflow
+      {R"({"language":"echo","files":[{"content":"x"}],"compile_cpu_time":0.2})",
+       "compile_cpu_time must be at least 1"},
+      {R"({"language":"echo","files":[{"content":"x"},{"content":"y","name":"file0.code"},)"
+       R"({"name":"file0.code","content":"z"}]})",
+       "files[2].name is used twice"},
+      {R"({"language":"echo","files":)" + std::string(100000, '[') + std::string(100000, ']') +
+           "}",
+       "deeper than 64 levels"},
+  };
+  for (const auto& c : cases) {
+    HttpResponse r = env.Call("POST", "/api/v2/execute", c.body);
+    EXPECT_EQ(r.status, 400) << c.body.substr(0, 200);
+    json j = json::parse(r.body, nullptr, false);
+    EXPECT_THAT(j.value("message", ""), HasSubstr(c.message)) << c.body.substr(0, 200);
+  }
+  HttpResponse ok = env.Call("POST", "/api/v2/execute",
+                             R"({"language":"echo","files":[{"content":"x"},
+                                 {"name":"d","content":"6869","encoding":"hex"}]})");
+  EXPECT_EQ(ok.status, 200) << ok.body;
+}
+
+TEST(PistonTest, HundredThousandFilesAreRefusedAtOnce) {
+  TestEnv env;
+  std::string body = R"({"language":"echo","files":[)";
+  for (int i = 0; i < 100000; ++i) {
+    body += (i ? "," : "") + std::string(R"({"name":"f)") + std::to_string(i) +
+            R"(","content":""})";
+  }
+  body += "]}";
+  auto start = std::chrono::steady_clock::now();
+  HttpResponse r = env.Call("POST", "/api/v2/execute", body);
+  auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_EQ(r.status, 400);
+  EXPECT_THAT(json::parse(r.body).value("message", ""), HasSubstr("at most 64 files"));
+  // It took 18 s once (a quadratic duplicate check); parsing 3.5 MB is the cost now.
+  EXPECT_LT(took, std::chrono::seconds(3));
 }
 
 // --- Judge0 -----------------------------------------------------------------------------------
@@ -272,7 +342,8 @@ TEST(Judge0MappingTest, ValidationIs422WithFieldMessages) {
   EXPECT_EQ(e["source_code"], json::array({"can't be blank"}));
   EXPECT_EQ(e["language_id"], json::array({"can't be blank"}));
   EXPECT_EQ(e["cpu_time_limit"], json::array({"must be less than or equal to 60"}));
-  EXPECT_EQ(e["memory_limit"], json::array({"must be greater than or equal to 2048"}));
+  // Judge0's own minimum is 2048 KB; a box needs 4 MiB, so that is the minimum here.
+  EXPECT_EQ(e["memory_limit"], json::array({"must be greater than or equal to 4096"}));
   json l = env.CallJson("POST", "/submissions",
                         R"({"source_code":"x","language_id":12345,"enable_network":true})", 422);
   EXPECT_EQ(l["language_id"], json::array({"language with id 12345 doesn't exist"}));
@@ -288,6 +359,74 @@ TEST(Judge0MappingTest, ValidationIs422WithFieldMessages) {
                                {{"Content-Type", "application/x-www-form-urlencoded"}});
   EXPECT_EQ(form.status, 201) << form.body;
   EXPECT_EQ(json::parse(form.body)["stdout"], "hi");
+}
+
+// Issue 12: every numeric field through one bounded conversion, text fields that are not text,
+// NUL in argv: 422s naming the field, never a 201 that ends as "Internal Error".
+TEST(Judge0MappingTest, HostileFieldsAre422sNamingTheField) {
+  TestEnv env;
+  struct Case {
+    std::string extra;  // added to a valid body
+    std::string field;
+    std::string message;
+  };
+  std::vector<Case> cases = {
+      {R"("cpu_time_limit":"nan")", "cpu_time_limit", "is not a number"},
+      {R"("wall_time_limit":"inf")", "wall_time_limit", "is not a number"},
+      {R"("memory_limit":"nan")", "memory_limit", "is not a number"},
+      {R"("memory_limit":3000)", "memory_limit", "must be greater than or equal to 4096"},
+      {R"("stack_limit":"0x10")", "stack_limit", "is not a number"},
+      {R"("max_processes_and_or_threads":"NaN")", "max_processes_and_or_threads",
+       "is not a number"},
+      {R"("max_file_size":1e300)", "max_file_size", "must be less than or equal to"},
+      {R"("number_of_runs":" 1")", "number_of_runs", "is not a number"},
+      {R"("cpu_extra_time":"1e400")", "cpu_extra_time", "is not a number"},
+      {R"("command_line_arguments":"a\u0000b")", "command_line_arguments", "NUL"},
+      {R"("compiler_options":"-O2\u0000-o/etc/x")", "compiler_options", "NUL"},
+      {R"("stdin":{"a":[1]})", "stdin", "must be a string"},
+      {R"("expected_output":[1,2])", "expected_output", "must be a string"},
+  };
+  for (const auto& c : cases) {
+    std::string body = R"({"source_code":"x","language_id":75,)" + c.extra + "}";
+    json e = env.CallJson("POST", "/submissions?wait=true", body, 422);
+    ASSERT_TRUE(e.contains(c.field)) << body << " -> " << e.dump();
+    EXPECT_THAT(e[c.field][0].get<std::string>(), HasSubstr(c.message)) << body;
+  }
+  for (const char* id : {"1e300", "\"1e300\"", "\"nan\"", "71.5", "-1", "18446744073709551615"}) {
+    std::string body = std::string(R"({"source_code":"x","language_id":)") + id + "}";
+    json e = env.CallJson("POST", "/submissions", body, 422);
+    EXPECT_TRUE(e.contains("language_id")) << body << " -> " << e.dump();
+  }
+  // Forms send every number as text.
+  HttpResponse form = env.Call("POST", "/submissions", "source_code=x&language_id=75&memory_limit=nan",
+                               {{"Content-Type", "application/x-www-form-urlencoded"}});
+  EXPECT_EQ(form.status, 422);
+  EXPECT_TRUE(json::parse(form.body).contains("memory_limit"));
+  HttpResponse nul = env.Call("POST", "/submissions",
+                              "source_code=x&language_id=75&command_line_arguments=a%00b",
+                              {{"Content-Type", "application/x-www-form-urlencoded"}});
+  EXPECT_EQ(nul.status, 422);
+  EXPECT_TRUE(json::parse(nul.body).contains("command_line_arguments"));
+  // A deeply nested source_code is refused by the parser's depth cap.
+  HttpResponse deep = env.Call("POST", "/submissions",
+                               R"({"language_id":75,"source_code":)" +
+                                   std::string(100000, '[') + std::string(100000, ']') + "}");
+  EXPECT_EQ(deep.status, 400);
+  EXPECT_THAT(deep.body, HasSubstr("deeper than 64 levels"));
+  HttpResponse shallow = env.Call("POST", "/submissions",
+                                  R"({"language_id":75,"source_code":[[["x"]]]})");
+  EXPECT_EQ(shallow.status, 422);
+  EXPECT_TRUE(json::parse(shallow.body).contains("source_code"));
+  // Sane values still work, numbers as strings too.
+  json ok = env.CallJson("POST", "/submissions?wait=true&fields=*",
+                         R"({"source_code":"x","language_id":"75","cpu_time_limit":"2.5",
+                             "memory_limit":"65536","stdin":"hi"})",
+                         201);
+  EXPECT_EQ(ok["stdout"], "hi");
+  EXPECT_EQ(ok["cpu_time_limit"], "2.500");
+  EXPECT_EQ(ok["memory_limit"], 65536);
+  EXPECT_EQ(env.CallJson("GET", "/languages/99999999999999999999", "", 404)["error"],
+            "language with id 99999999999999999999 doesn't exist");
 }
 
 TEST(Judge0MappingTest, BatchAndCallbacks) {
@@ -407,6 +546,27 @@ TEST(PaizaTest, Errors) {
   EXPECT_THAT(l["error"].get<std::string>(), HasSubstr("cobol"));
   json nf = env.CallJson("GET", "/runners/get_details?id=nope", "", 404);
   EXPECT_TRUE(nf["error"].is_string());
+}
+
+TEST(PaizaTest, HostileParamsAre400s) {
+  TestEnv env;
+  json deep = env.CallJson("POST", "/runners/create",
+                           R"({"language":"cat","source_code":)" + std::string(100000, '[') +
+                               std::string(100000, ']') + "}",
+                           400);
+  EXPECT_THAT(deep["error"].get<std::string>(), HasSubstr("deeper than 64 levels"));
+  json nested = env.CallJson("POST", "/runners/create",
+                             R"({"language":"cat","source_code":{"a":[1]}})", 400);
+  EXPECT_EQ(nested["error"], "source_code must be a string");
+  json nan = env.CallJson("POST", "/runners/create",
+                          R"({"language":"cat","source_code":"x","longpoll":true,
+                              "longpoll_timeout":"nan"})",
+                          400);
+  EXPECT_THAT(nan["error"].get<std::string>(), HasSubstr("longpoll_timeout"));
+  // A number as source is its text, as before.
+  json num = env.CallJson("POST", "/runners/create",
+                          R"({"language":"cat","source_code":42,"longpoll":true})", 200);
+  EXPECT_EQ(num["status"], "completed");
 }
 
 // --- static files -----------------------------------------------------------------------------

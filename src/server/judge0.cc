@@ -149,37 +149,16 @@ bool ParamsOf(const HttpRequest& req, json* out, std::string* error) {
     *out = json::object();
     return true;
   }
-  *out = json::parse(req.body, nullptr, false);
-  if (out->is_discarded() || !out->is_object()) {
+  ApiError err;
+  if (!ParseJsonBody(req.body, out, &err)) {
+    *error = err.message;
+    return false;
+  }
+  if (!out->is_object()) {
     *error = "request body must be a JSON object";
     return false;
   }
   return true;
-}
-
-// A number given as JSON number or numeric string (forms); nullopt when absent or null.
-// *bad is set when present but not a number.
-std::optional<double> NumberParam(const json& p, const char* name, bool* bad) {
-  if (!p.contains(name) || p[name].is_null()) {
-    return std::nullopt;
-  }
-  const json& v = p[name];
-  if (v.is_number()) {
-    return v.get<double>();
-  }
-  if (v.is_string()) {
-    const std::string s = v.get<std::string>();
-    if (s.empty()) {
-      return std::nullopt;
-    }
-    char* end = nullptr;
-    double d = std::strtod(s.c_str(), &end);
-    if (end && *end == '\0') {
-      return d;
-    }
-  }
-  *bad = true;
-  return std::nullopt;
 }
 
 std::optional<bool> BoolParam(const json& p, const char* name) {
@@ -199,14 +178,24 @@ std::optional<bool> BoolParam(const json& p, const char* name) {
   return std::nullopt;
 }
 
-std::string StringParam(const json& p, const char* name) {
-  if (!p.contains(name) || p[name].is_null()) {
-    return "";
+// A text param: a string, or a number or boolean as its JSON text (Judge0 reads params
+// loosely); "" when absent or null. An array or object is refused by its type (false), never
+// dumped: a deeply nested value once took the server down in dump().
+bool StringParam(const json& p, const char* name, std::string* out) {
+  out->clear();
+  auto it = p.find(name);
+  if (it == p.end() || it->is_null()) {
+    return true;
   }
-  if (p[name].is_string()) {
-    return p[name].get<std::string>();
+  if (it->is_string()) {
+    *out = it->get<std::string>();
+    return true;
   }
-  return p[name].dump();
+  if (it->is_number() || it->is_boolean()) {
+    *out = it->dump();  // a scalar: no recursion
+    return true;
+  }
+  return false;
 }
 
 // Splits command_line_arguments like a shell would for plain words and quotes (no expansion).
@@ -307,9 +296,19 @@ bool DecodeJudge0Submission(const json& p, ApiContext& ctx, bool base64, engine:
   };
   const ServerConfig& cfg = *ctx.config;
   const LimitsPolicy policy = PolicyOf(cfg);
-  std::string source = StringParam(p, "source_code");
-  std::string stdin_data = StringParam(p, "stdin");
-  std::string expected = StringParam(p, "expected_output");
+  auto text = [&](const char* name) {
+    std::string v;
+    if (!StringParam(p, name, &v)) {
+  if (!errors->empty()) {
+    return false;  // a non-string text field: nothing below is meaningful
+  }
+      add(name, "must be a string");
+    }
+    return v;
+  };
+  std::string source = text("source_code");
+  std::string stdin_data = text("stdin");
+  std::string expected = text("expected_output");
   bool has_expected = p.contains("expected_output") && !p["expected_output"].is_null();
   if (base64) {
     std::string d;
@@ -329,80 +328,100 @@ bool DecodeJudge0Submission(const json& p, ApiContext& ctx, bool base64, engine:
   if (source.empty()) {
     add("source_code", "can't be blank");
   }
-  bool bad = false;
-  auto lang_id = NumberParam(p, "language_id", &bad);
-  std::optional<engine::LanguageInfo> lang;
-  const Judge0Language* entry = nullptr;
-  if (!lang_id) {
-    add("language_id", bad ? "is not a number" : "can't be blank");
-  } else {
-    int id = static_cast<int>(*lang_id);
-    lang = ResolveJudge0Language(*ctx.jobs, id, &entry);
-    if (!lang) {
-      add("language_id", "language with id " + std::to_string(id) + " doesn't exist");
-    }
-  }
 
-  sandbox::Limits limits = policy.defaults;
-  // {name, unit multiplier to the Limits field, min, max, setter}
-  auto number = [&](const char* name, double min, double max, const std::string& max_text,
-                    const std::function<void(double)>& set) -> std::optional<double> {
-    bool nan = false;
-    auto v = NumberParam(p, name, &nan);
-    if (nan) {
-      add(name, "is not a number");
-      return std::nullopt;
-    }
-    if (!v) {
-      return std::nullopt;
-    }
-    if (*v < min) {
-      add(name, "must be greater than or equal to " + (min == std::floor(min)
-                                                            ? std::to_string(static_cast<int64_t>(min))
-                                                            : std::to_string(min)));
-    } else if (*v > max) {
-      add(name, "must be less than or equal to " + max_text);
-    } else {
-      set(*v);
-    }
-    return v;
+  // Every numeric param goes through ToBoundedInt: "nan", "inf", 1e300 and values outside the
+  // range are 422s naming the field, and no double reaches an integer cast unchecked.
+  auto present = [&](const char* name) {
+    auto it = p.find(name);
+    return it != p.end() && !it->is_null() && !(it->is_string() && it->get<std::string>().empty());
   };
-  auto secs = [](std::chrono::milliseconds ms) { return static_cast<double>(ms.count()) / 1000; };
   auto fmt = [](double d) {
     char buf[32];
     std::snprintf(buf, sizeof buf, "%g", d);
     return std::string(buf);
   };
-  number("cpu_time_limit", 0, secs(policy.max.cpu_time), fmt(secs(policy.max.cpu_time)),
-         [&](double v) {
-           if (v > 0) {
-             limits.cpu_time = std::chrono::milliseconds(static_cast<int64_t>(v * 1000));
+  // name; scale from Judge0's unit to ours; range in our unit; Judge0's unit per our unit for
+  // messages; setter. Returns false when absent or refused.
+  auto number = [&](const char* name, double scale, int64_t min, int64_t max,
+                    const std::function<void(int64_t)>& set) {
+    if (!present(name)) {
+      return false;
+    }
+    int64_t v = 0;
+    switch (ToBoundedInt(p[name], scale, min, max, /*strings_ok=*/true, &v)) {
+      case NumberCheck::kOk: set(v); return true;
+      case NumberCheck::kNotANumber: add(name, "is not a number"); return false;
+      case NumberCheck::kBelow:
+        add(name, "must be greater than or equal to " + fmt(static_cast<double>(min) / scale));
+        return false;
+      case NumberCheck::kAbove:
+        add(name, "must be less than or equal to " + fmt(static_cast<double>(max) / scale));
+        return false;
+    }
+    return false;
+  };
+
+  int language_id = 0;
+  std::optional<engine::LanguageInfo> lang;
+  const Judge0Language* entry = nullptr;
+  if (!present("language_id")) {
+    add("language_id", "can't be blank");
+  } else {
+    const json& v = p["language_id"];
+    bool integral = !v.is_number_float() || std::floor(v.get<double>()) == v.get<double>();
+    if (v.is_string()) {
+      const std::string& str = v.get_ref<const std::string&>();
+      integral = str.find_first_not_of("+-0123456789") == std::string::npos;
+    }
+    int64_t id = 0;
+    NumberCheck c = ToBoundedInt(v, 1, 0, INT32_MAX, /*strings_ok=*/true, &id);
+    if (c == NumberCheck::kNotANumber) {
+      add("language_id", "is not a number");
+    } else if (!integral) {
+      add("language_id", "must be an integer");
+    } else if (c != NumberCheck::kOk) {
+      add("language_id", "language with id " +
+                             (v.is_string() ? v.get<std::string>() : fmt(v.get<double>())) +
+                             " doesn't exist");
+    } else {
+      language_id = static_cast<int>(id);
+      lang = ResolveJudge0Language(*ctx.jobs, language_id, &entry);
+      if (!lang) {
+        add("language_id", "language with id " + std::to_string(language_id) + " doesn't exist");
+      }
+    }
+  }
+
+  sandbox::Limits limits = policy.defaults;
+  const int64_t max_cpu_ms = policy.max.cpu_time.count();
+  const int64_t max_wall_ms = policy.max.wall_time.count();
+  // Seconds to ms; 0 means the configured default (Judge0 treats it so too).
+  number("cpu_time_limit", 1000, 0, max_cpu_ms, [&](int64_t ms) {
+    if (ms > 0) {
+      limits.cpu_time = std::chrono::milliseconds(ms);
+    }
+  });
+  number("cpu_extra_time", 1000, 0, 5000, [](int64_t) {});
+  number("wall_time_limit", 1000, 1000, max_wall_ms,
+         [&](int64_t ms) { limits.wall_time = std::chrono::milliseconds(ms); });
+  // KB to bytes. Judge0's own minimum is 2048 KB; a box needs kMinMemoryBytes (4 MiB).
+  number("memory_limit", 1024, static_cast<int64_t>(std::max<uint64_t>(2048 * 1024, kMinMemoryBytes)),
+         static_cast<int64_t>(policy.max.memory_bytes),
+         [&](int64_t b) { limits.memory_bytes = static_cast<uint64_t>(b); });
+  number("stack_limit", 1024, 0, static_cast<int64_t>(policy.max.stack_bytes), [&](int64_t b) {
+    if (b > 0) {
+      limits.stack_bytes = static_cast<uint64_t>(b);
+    }
+  });
+  number("max_processes_and_or_threads", 1, 1, policy.max.pids,
+         [&](int64_t n) { limits.pids = static_cast<uint32_t>(n); });
+  number("max_file_size", 1024, 0, static_cast<int64_t>(policy.max.file_size_bytes),
+         [&](int64_t b) {
+           if (b > 0) {
+             limits.file_size_bytes = static_cast<uint64_t>(b);
            }
          });
-  number("cpu_extra_time", 0, 5, "5", [](double) {});
-  number("wall_time_limit", 1, secs(policy.max.wall_time), fmt(secs(policy.max.wall_time)),
-         [&](double v) {
-           limits.wall_time = std::chrono::milliseconds(static_cast<int64_t>(v * 1000));
-         });
-  double max_mem_kb = static_cast<double>(policy.max.memory_bytes / 1024);
-  number("memory_limit", 2048, max_mem_kb, fmt(max_mem_kb), [&](double v) {
-    limits.memory_bytes = static_cast<uint64_t>(v) * 1024;
-  });
-  double max_stack_kb = static_cast<double>(policy.max.stack_bytes / 1024);
-  number("stack_limit", 0, max_stack_kb, fmt(max_stack_kb), [&](double v) {
-    if (v > 0) {
-      limits.stack_bytes = static_cast<uint64_t>(v) * 1024;
-    }
-  });
-  number("max_processes_and_or_threads", 1, policy.max.pids, std::to_string(policy.max.pids),
-         [&](double v) { limits.pids = static_cast<uint32_t>(v); });
-  double max_file_kb = static_cast<double>(policy.max.file_size_bytes / 1024);
-  number("max_file_size", 0, max_file_kb, fmt(max_file_kb), [&](double v) {
-    if (v > 0) {
-      limits.file_size_bytes = static_cast<uint64_t>(v) * 1024;
-    }
-  });
-  number("number_of_runs", 1, 20, "20", [](double) {});
+  number("number_of_runs", 1, 1, 20, [](int64_t) {});
   if (BoolParam(p, "enable_per_process_and_thread_time_limit").value_or(false)) {
     add("enable_per_process_and_thread_time_limit", "this option cannot be enabled");
   }
@@ -412,17 +431,26 @@ bool DecodeJudge0Submission(const json& p, ApiContext& ctx, bool base64, engine:
   if (BoolParam(p, "enable_network").value_or(false)) {
     add("enable_network", "enabling network is not allowed");
   }
-  if (!StringParam(p, "additional_files").empty()) {
+  if (present("additional_files")) {
     add("additional_files", "setting additional files is not allowed");
   }
-  std::string callback = StringParam(p, "callback_url");
+  std::string callback = text("callback_url");
   if (!callback.empty() && !CallbackAllowed(cfg, callback)) {
     add("callback_url", cfg.callback_allowlist.empty()
                             ? "setting callback is not allowed"
                             : "callback_url is not on this server's callback allowlist");
   }
-  std::string compiler_options = StringParam(p, "compiler_options");
-  std::string cli_args = StringParam(p, "command_line_arguments");
+  std::string compiler_options = text("compiler_options");
+  std::string cli_args = text("command_line_arguments");
+  // NUL would end the argument inside execve: the program would see other arguments than the
+  // client sent. Refused here, with the field, instead of failing in the sandbox.
+  for (const auto& [name, value] : {std::pair<const char*, const std::string*>{
+                                         "compiler_options", &compiler_options},
+                                     {"command_line_arguments", &cli_args}}) {
+    if (value->find('\0') != std::string::npos) {
+      add(name, "must not contain a NUL byte");
+    }
+  }
   if (compiler_options.size() > 512) {
     add("compiler_options", "is too long (maximum is 512 characters)");
   }
@@ -455,7 +483,7 @@ bool DecodeJudge0Submission(const json& p, ApiContext& ctx, bool base64, engine:
 
   // What GET /submissions/{token} reports back, with Judge0's defaults filled in.
   *params = {{"source_code", source},
-             {"language_id", static_cast<int>(*lang_id)},
+             {"language_id", language_id},
              {"stdin", p.contains("stdin") && !p["stdin"].is_null() ? json(stdin_data)
                                                                      : json(nullptr)},
              {"expected_output", has_expected ? json(expected) : json(nullptr)},
@@ -719,9 +747,14 @@ void Create(ApiContext& ctx, const HttpRequest& req, Respond respond) {
   if (!wait) {
     auto id = ctx.jobs->Submit(job, extras);
     if (!id) {
-      respond(J0Error(id.error().code == ErrorCode::kInternal ? 500 : 503,
-                      id.error().code == ErrorCode::kResourceExhausted ? "queue is full"
-                                                                        : id.error().message));
+      // A full disk says so (507), not "queue is full".
+      bool disk_full = id.error().sys_errno == ENOSPC;
+      respond(J0Error(disk_full                                  ? 507
+                      : id.error().code == ErrorCode::kInternal ? 500
+                                                                 : 503,
+                      disk_full || id.error().code != ErrorCode::kResourceExhausted
+                          ? id.error().message
+                          : "queue is full"));
       return;
     }
     respond(JsonResponse(201, json{{"token", *id}}));
@@ -730,18 +763,20 @@ void Create(ApiContext& ctx, const HttpRequest& req, Respond respond) {
   auto shared = std::make_shared<Respond>(std::move(respond));
   ApiContext* c = &ctx;
   auto id = ctx.jobs->Submit(
-      job, extras, [shared, c, base64, fields](Result<store::JobRecord> record) {
-        if (!record) {
-          (*shared)(J0Error(503, record.error().message));
-          return;
-        }
-        json s;
-        if (!EncodeJudge0Submission(*record, *c, base64, &s)) {
-          (*shared)(JsonResponse(201, json{{"error", kUtf8Error}, {"token", record->id}}));
-          return;
-        }
-        (*shared)(JsonResponse(201, SelectFields(s, fields)));
-      });
+      job, extras,
+      AnswerWhenDone(
+          shared,
+          [c, base64, fields](Result<store::JobRecord> record) {
+            if (!record) {
+              return J0Error(503, record.error().message);
+            }
+            json s;
+            if (!EncodeJudge0Submission(*record, *c, base64, &s)) {
+              return JsonResponse(201, json{{"error", kUtf8Error}, {"token", record->id}});
+            }
+            return JsonResponse(201, SelectFields(s, fields));
+          },
+          J0Error(500, "internal error while answering; GET the submission by its token")));
   if (!id) {
     (*shared)(J0Error(503, id.error().code == ErrorCode::kResourceExhausted
                                ? "queue is full"
@@ -954,12 +989,16 @@ void RegisterJudge0Api(Router& router, ApiContext& ctx) {
   router.Add("GET", "/languages/{id}", ApiStyle::kJudge0,
              [c](const HttpRequest&, const PathParams& p, Respond r) {
                const std::string& raw = p.at("id");
-               char* end = nullptr;
-               long id = std::strtol(raw.c_str(), &end, 10);
                const Judge0Language* entry = nullptr;
                std::optional<engine::LanguageInfo> info;
-               if (end && *end == '\0') {
-                 info = ResolveJudge0Language(*c->jobs, static_cast<int>(id), &entry);
+               // Digits only, at most 9 of them: no strtol overflow, no narrowing cast.
+               int id = 0;
+               if (!raw.empty() && raw.size() <= 9 &&
+                   raw.find_first_not_of("0123456789") == std::string::npos) {
+                 for (char d : raw) {
+                   id = id * 10 + (d - '0');
+                 }
+                 info = ResolveJudge0Language(*c->jobs, id, &entry);
                }
                if (!info) {
                  r(J0Error(404, "language with id " + raw + " doesn't exist"));

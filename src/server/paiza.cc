@@ -49,7 +49,11 @@ std::vector<std::string> PaizaCandidates(const std::string& language) {
   return {language};
 }
 
-bool ParamsOf(const HttpRequest& req, std::map<std::string, std::string>* out) {
+// Params from the query, then the body (a form or JSON). false with `error` naming what was
+// wrong: malformed body, or a JSON param that is an array or object (never dumped: a deeply
+// nested source_code once took the server down; a string, number or boolean is taken as text).
+bool ParamsOf(const HttpRequest& req, std::map<std::string, std::string>* out,
+              std::string* error) {
   for (const auto& [k, v] : req.query) {
     (*out)[k] = v;
   }
@@ -57,20 +61,33 @@ bool ParamsOf(const HttpRequest& req, std::map<std::string, std::string>* out) {
     return true;
   }
   if (req.MediaType() == "application/json") {
-    json j = json::parse(req.body, nullptr, false);
+    json j;
+    ApiError err;
+    if (!ParseJsonBody(req.body, &j, &err)) {
+      *error = err.message;
+      return false;
+    }
     if (!j.is_object()) {
+      *error = "the body must be a JSON object";
       return false;
     }
     for (const auto& [k, v] : j.items()) {
       if (v.is_string()) {
         (*out)[k] = v.get<std::string>();
+      } else if (v.is_number() || v.is_boolean()) {
+        (*out)[k] = v.dump();  // a scalar: no recursion
       } else if (!v.is_null()) {
-        (*out)[k] = v.dump();
+        *error = k + " must be a string";
+        return false;
       }
     }
     return true;
   }
-  return ParseForm(req.body, out);
+  if (!ParseForm(req.body, out)) {
+    *error = "malformed form body";
+    return false;
+  }
+  return true;
 }
 
 bool Truthy(const std::string& v) { return v == "true" || v == "1" || v == "yes"; }
@@ -151,8 +168,9 @@ json Details(const store::JobRecord& record) {
 
 void Create(ApiContext& ctx, const HttpRequest& req, Respond respond) {
   std::map<std::string, std::string> p;
-  if (!ParamsOf(req, &p)) {
-    respond(PaizaError(400, "malformed request body"));
+  std::string error;
+  if (!ParamsOf(req, &p, &error)) {
+    respond(PaizaError(400, error));
     return;
   }
   std::string language = p["language"];
@@ -192,12 +210,20 @@ void Create(ApiContext& ctx, const HttpRequest& req, Respond respond) {
     return;
   }
   // Long poll: answer when the job is done or after longpoll_timeout seconds, whichever is first.
-  double timeout_s = 10;
+  // Seconds, as a bounded integer of ms (ToBoundedInt): "nan" here once reached an integer cast.
+  // Out of (0, 60] means the default of 10 s, as before; what is not a number is the client's
+  // error.
+  int64_t timeout_ms = 10000;
   if (!p["longpoll_timeout"].empty()) {
-    timeout_s = std::strtod(p["longpoll_timeout"].c_str(), nullptr);
-  }
-  if (timeout_s <= 0 || timeout_s > 60) {
-    timeout_s = 10;
+    int64_t ms = 0;
+    switch (ToBoundedInt(json(p["longpoll_timeout"]), 1000, 1, 60000, /*strings_ok=*/true, &ms)) {
+      case NumberCheck::kOk: timeout_ms = ms; break;
+      case NumberCheck::kNotANumber:
+        respond(PaizaError(400, "longpoll_timeout must be a number of seconds"));
+        return;
+      case NumberCheck::kBelow:
+      case NumberCheck::kAbove: break;
+    }
   }
   struct Waiter {
     std::mutex mu;
@@ -234,15 +260,18 @@ void Create(ApiContext& ctx, const HttpRequest& req, Respond respond) {
     return;
   }
   w->id = *id;
-  w->timer = timers->After(std::chrono::milliseconds(static_cast<int64_t>(timeout_s * 1000)),
-                           [answer] { answer("running"); });
+  w->timer = timers->After(std::chrono::milliseconds(timeout_ms), [answer] { answer("running"); });
 }
 
 // The runner the request's `id` names; nullopt after answering 404.
 std::optional<store::JobRecord> FindRunner(ApiContext& ctx, const HttpRequest& req,
                                            const Respond& respond) {
   std::map<std::string, std::string> p;
-  ParamsOf(req, &p);
+  std::string error;
+  if (!ParamsOf(req, &p, &error)) {
+    respond(PaizaError(400, error));
+    return std::nullopt;
+  }
   std::string id = p["id"];
   auto record = ctx.jobs->Get(id);
   if (!record) {

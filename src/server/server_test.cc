@@ -282,6 +282,75 @@ TEST(NativeApiTest, Snippets) {
   EXPECT_EQ(bad["error"]["field"], "x");
 }
 
+// Issue 12: 100k levels of nesting once overflowed the stack (the snippet body was copied and
+// dumped before its types were checked); now every endpoint refuses it with a 400.
+TEST(NativeApiTest, DeepNestingIsA400OnEveryEndpoint) {
+  TestEnv env;
+  const std::string deep = std::string(100000, '[') + std::string(100000, ']');
+  for (const char* target : {"/api/v1/snippets", "/api/v1/runs", "/api/v1/jobs",
+                             "/api/v1/jobs/batch"}) {
+    for (const std::string& body :
+         {deep, R"({"language":"echo","files":[{"name":"m","content":"x"}],"stdin":)" + deep + "}",
+          R"({"language":)" + deep + "}"}) {
+      json e = env.CallJson("POST", target, body, 400);
+      EXPECT_THAT(e["error"]["message"].get<std::string>(), HasSubstr("deeper than 64 levels"))
+          << target;
+    }
+  }
+  // A shallow value of the wrong type is refused by its type.
+  json e = env.CallJson("POST", "/api/v1/snippets",
+                        R"({"language":"echo","files":[{"name":"m","content":"x"}],
+                            "stdin":[[["x"]]]})",
+                        400);
+  EXPECT_EQ(e["error"]["field"], "stdin");
+}
+
+TEST(NativeApiTest, NulInArgvAndControlBytesInNamesAre400s) {
+  TestEnv env;
+  json a = env.CallJson("POST", "/api/v1/runs",
+                        R"({"language":"echo","files":[{"name":"m","content":"x"}],
+                            "args":["a\u0000b"]})",
+                        400);
+  EXPECT_EQ(a["error"]["field"], "args[0]");
+  json n = env.CallJson("POST", "/api/v1/runs",
+                        R"({"language":"echo","files":[{"name":"m\nx","content":"x"}]})", 400);
+  EXPECT_EQ(n["error"]["field"], "files[0].name");
+  json m = env.CallJson("POST", "/api/v1/runs",
+                        R"({"language":"echo","files":[{"name":"m","content":"x"}],
+                            "limits":{"memory_kib":100}})",
+                        400);
+  EXPECT_EQ(m["error"]["field"], "limits.memory_kib");
+}
+
+// A run-and-wait whose answer cannot be built still answers (the queue's own catch would keep
+// its worker alive but leave the client waiting).
+TEST(NativeApiTest, AnswerWhenDoneAnswersEvenWhenBuildingTheAnswerThrows) {
+  auto got = std::make_shared<std::vector<HttpResponse>>();
+  auto respond = std::make_shared<Respond>([got](HttpResponse r) { got->push_back(r); });
+  HttpResponse fallback;
+  fallback.status = 500;
+  fallback.body = "fallback";
+  auto cb = AnswerWhenDone(
+      respond,
+      [](Result<store::JobRecord>) -> HttpResponse {
+        json j = json::object();
+        return JsonResponse(200, j.at("missing"));  // throws json::out_of_range
+      },
+      fallback);
+  store::JobRecord record;
+  record.id = "j_x";
+  cb(record);
+  ASSERT_EQ(got->size(), 1u);
+  EXPECT_EQ((*got)[0].status, 500);
+  EXPECT_EQ((*got)[0].body, "fallback");
+  auto ok = AnswerWhenDone(
+      respond, [](Result<store::JobRecord>) { return JsonResponse(200, json{{"ok", true}}); },
+      fallback);
+  ok(record);
+  ASSERT_EQ(got->size(), 2u);
+  EXPECT_EQ((*got)[1].status, 200);
+}
+
 TEST(NativeApiTest, LanguagesListsInstalledOnly) {
   TestEnv env;
   json j = env.CallJson("GET", "/api/v1/languages", "", 200);
