@@ -183,6 +183,15 @@ Status ApplySetting(const std::string& key, const std::string& text, ServerConfi
     } else {
       c->ws_idle_timeout = *d;
     }
+  } else if (key == "ws_stdin_buffer" || key == "job_output") {
+    auto v = ParseSize(text);
+    if (!v) {
+      return std::move(v).error().Wrap(key);
+    }
+    if (*v < 1024) {
+      return Invalid(key + ": must be at least 1K");
+    }
+    (key == "job_output" ? c->job_output_bytes : c->ws_stdin_buffer_bytes) = *v;
   } else if (key == "require_api_key") {
     RUNBOX_ASSIGN_OR_RETURN(c->require_api_key, ParseBool(key, text));
   } else if (key == "anonymous_rate") {

@@ -18,6 +18,8 @@
 //   idle_timeout = "60s"               # keep-alive connections idle longer are closed
 //   write_timeout = "30s"              # a client that does not read its response is dropped
 //   ws_idle_timeout = "60s"            # interactive run with no stdin and no output: TLE
+//   ws_stdin_buffer = "1M"             # stdin waiting for an interactive program; beyond: error
+//   job_output = "64M"                 # stdout+stderr of one job, compile and all tests
 //   max_batch = 20                     # jobs in one batch request
 //   require_api_key = false            # true: requests without a valid key get 401
 //   anonymous_rate = 0                 # requests/s per client IP without a key; 0: unlimited
@@ -67,6 +69,11 @@ struct ServerConfig {
   milliseconds idle_timeout{60000};
   milliseconds write_timeout{30000};
   milliseconds ws_idle_timeout{60000};
+  // Stdin an interactive session may have waiting for its program; past it the session ends
+  // with an error (a program that never reads must not make the server buffer without bound).
+  uint64_t ws_stdin_buffer_bytes = 1ull << 20;
+  // Output of one job across its compile step and all its tests (engine::EngineConfig).
+  uint64_t job_output_bytes = 64ull << 20;
   size_t max_batch = 20;  // Judge0's MAX_SUBMISSION_BATCH_SIZE default
   bool require_api_key = false;
   double anonymous_rate = 0;

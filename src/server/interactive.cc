@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <csignal>
 
+#include "base/scope_exit.h"
 #include "base/units.h"
 #include "server/piston_codec.h"
 
@@ -101,6 +102,7 @@ Status InteractiveRun::Start(JobService& jobs, engine::Job job, bool compiled,
         {
           std::lock_guard<std::mutex> lock(self->mu_);
           self->abort_writer_ = true;
+          self->DropPendingLocked();  // the session may outlive the run; its stdin need not
         }
         self->cv_.notify_all();
         cb->on_done(std::move(result), started, static_cast<Ending>(self->ending_.load()));
@@ -137,16 +139,26 @@ void InteractiveRun::ArmIdleTimer(std::chrono::milliseconds delay) {
   });
 }
 
-void InteractiveRun::WriteStdin(std::string data) {
+bool InteractiveRun::WriteStdin(std::string data) {
   Touch();
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (close_stdin_ || abort_writer_) {
-      return;
+      return true;  // the run is ending: the data has nowhere to go, which is no overflow
     }
+    if (buffered_ + data.size() > max_buffered_) {
+      return false;
+    }
+    buffered_ += data.size();
     pending_.push_back(std::move(data));
   }
   cv_.notify_all();
+  return true;
+}
+
+void InteractiveRun::DropPendingLocked() {
+  std::deque<std::string>().swap(pending_);  // clear() would keep the deque's blocks
+  buffered_ = 0;
 }
 
 void InteractiveRun::CloseStdin() {
@@ -168,6 +180,7 @@ void InteractiveRun::Kill(Ending why) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     abort_writer_ = true;
+    DropPendingLocked();
   }
   cv_.notify_all();
 }
@@ -199,6 +212,11 @@ void InteractiveRun::WriterLoop() {
       chunk = std::move(pending_.front());
       pending_.pop_front();
     }
+    // The chunk counts against the cap until it is in the pipe.
+    ScopeExit written([this, size = chunk.size()] {
+      std::lock_guard<std::mutex> lock(mu_);
+      buffered_ = buffered_ >= size ? buffered_ - size : 0;
+    });
     size_t off = 0;
     while (off < chunk.size()) {
       ssize_t n = ::write(stdin_write_.get(), chunk.data() + off, chunk.size() - off);
@@ -266,7 +284,41 @@ class InteractiveSession : public WsHandler, public std::enable_shared_from_this
  public:
   explicit InteractiveSession(ApiContext& ctx) : ctx_(ctx) {}
 
+  // The exception boundary of both protocols (STYLE.md §3): these run on an I/O thread with no
+  // catch above them, where one throw is std::terminate and every job in flight is lost. A throw
+  // ends this session with an internal error; the server goes on.
   void OnOpen(std::shared_ptr<WsConnection> conn) override {
+    Guarded("open", [&] { OpenImpl(std::move(conn)); });
+  }
+  void OnMessage(const std::string& text) override {
+    Guarded("message", [&] { static_cast<Derived*>(this)->HandleMessage(text); });
+  }
+  void OnClose() override {
+    Guarded("close", [&] { CloseImpl(); });
+  }
+
+ private:
+  template <typename F>
+  void Guarded(const char* what, F&& f) {
+    std::string error;
+    try {
+      f();
+      return;
+    } catch (const std::exception& e) {
+      error = e.what();
+    } catch (...) {
+      error = "a non-exception";
+    }
+    spdlog::error("ws {}: handler threw: {}", what, error);
+    try {
+      std::lock_guard<std::mutex> lock(mu_);
+      static_cast<Derived*>(this)->InternalErrorLocked();
+    } catch (...) {
+      // Nothing more to do for this session; the server itself must go on.
+    }
+  }
+
+  void OpenImpl(std::shared_ptr<WsConnection> conn) {
     std::lock_guard<std::mutex> lock(mu_);
     conn_ = std::move(conn);
     ctx_.jobs->AdjustInteractive(1);
@@ -282,7 +334,7 @@ class InteractiveSession : public WsHandler, public std::enable_shared_from_this
     });
   }
 
-  void OnClose() override {
+  void CloseImpl() {
     std::shared_ptr<InteractiveRun> run;
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -297,6 +349,29 @@ class InteractiveSession : public WsHandler, public std::enable_shared_from_this
     if (run) {
       run->Kill(InteractiveRun::Ending::kClientGone);
     }
+  }
+
+ public:
+  // Runs a completion or output callback of a run (on an engine worker) so that a throw in it
+  // closes this session's socket instead of leaving the client waiting forever.
+  static void CallbackGuarded(const std::shared_ptr<WsConnection>& conn, int close_code,
+                              const std::function<void()>& f) {
+    try {
+      f();
+    } catch (const std::exception& e) {
+      spdlog::error("ws run callback threw: {}", e.what());
+      conn->Close(close_code, "internal error");
+    } catch (...) {
+      spdlog::error("ws run callback threw");
+      conn->Close(close_code, "internal error");
+    }
+  }
+
+  // The stdin message did not fit (InteractiveRun::WriteStdin): what to tell the client.
+  std::string StdinOverflowMessage() const {
+    return "stdin: more than " + std::to_string(ctx_.config->ws_stdin_buffer_bytes) +
+           " bytes are waiting for the program to read them; the session ends (the program does "
+           "not read its stdin fast enough)";
   }
 
   // For a run's completion callback: marks the session finished. False when it already was (it
@@ -334,12 +409,23 @@ class NativeRunHandler : public InteractiveSession<NativeRunHandler> {
     FailLocked({400, "invalid_argument", "no start message within 10 s", ""}, 1008);
   }
 
-  void OnMessage(const std::string& text) override {
+  void InternalErrorLocked() {
+    FailLocked({500, "internal", "internal error; the session ends", ""}, 1011);
+  }
+
+  void HandleMessage(const std::string& text) {
     std::unique_lock<std::mutex> lock(mu_);
     if (finished_) {
       return;
     }
-    json msg = json::parse(text, nullptr, false);
+    json msg;
+    ApiError parse_error;
+    if (!ParseJsonBody(text, &msg, &parse_error, "the message")) {
+      FailLocked(BadRequest("type", "each message is a JSON object with a \"type\" (" +
+                                        parse_error.message + ")"),
+                 1008);
+      return;
+    }
     if (!msg.is_object() || !msg.contains("type") || !msg["type"].is_string()) {
       FailLocked(BadRequest("type", "each message is a JSON object with a \"type\""), 1008);
       return;
@@ -359,7 +445,9 @@ class NativeRunHandler : public InteractiveSession<NativeRunHandler> {
         FailLocked(BadRequest("data", "a stdin message carries a string \"data\""), 1008);
         return;
       }
-      run_->WriteStdin(msg["data"].get<std::string>());
+      if (!run_->WriteStdin(msg["data"].get<std::string>())) {
+        FailLocked({413, "limit_exceeded", StdinOverflowMessage(), "data"}, 1009);
+      }
     } else if (type == "stdin_close") {
       run_->CloseStdin();
     } else if (type == "kill" || type == "signal") {
@@ -423,6 +511,7 @@ class NativeRunHandler : public InteractiveSession<NativeRunHandler> {
     job.tests.assign(1, engine::TestCase{});
     ctx_.timers->Cancel(init_timer_);
     run_ = InteractiveRun::Create();
+    run_->set_max_buffered_stdin(ctx_.config->ws_stdin_buffer_bytes);
     std::weak_ptr<NativeRunHandler> weak = weak_from_this();
     auto conn = conn_;
     InteractiveRun::Callbacks cb;
@@ -442,33 +531,35 @@ class NativeRunHandler : public InteractiveSession<NativeRunHandler> {
     std::chrono::milliseconds idle = ctx_.config->ws_idle_timeout;
     cb.on_done = [weak, conn, started_sent, idle](Result<engine::JobResult> result, bool started,
                                                   InteractiveRun::Ending ending) {
-      if (!MarkFinished(weak)) {
-        return;
-      }
-      if (!started) {
-        conn->Send(Dump(json{{"type", "error"},
-                             {"error", {{"code", "unavailable"},
-                                        {"message", "runbox is shutting down"}}}}));
-        conn->Close(1001, "shutting down");
-        return;
-      }
-      if (!result) {
-        ApiError e = FromError(result.error());
-        conn->Send(Dump(json{{"type", "error"},
-                             {"error", {{"code", e.code}, {"message", e.message}}}}));
-        conn->Close(1011, "engine error");
-        return;
-      }
-      if (result->compile) {
-        conn->Send(Dump(json{{"type", "compile"}, {"result", EncodeOutcome(*result->compile)}}));
-      }
-      if (!result->compile_error && !started_sent->exchange(true)) {
-        conn->Send(R"({"type":"started"})");
-      }
-      json exit = OutcomeFromResult(result, ending, idle);
-      std::string status = result->compile_error ? "CE" : exit["status"].get<std::string>();
-      conn->Send(Dump(json{{"type", "exit"}, {"status", status}, {"result", exit}}));
-      conn->Close(1000, "done");
+      CallbackGuarded(conn, 1011, [&] {
+        if (!MarkFinished(weak)) {
+          return;
+        }
+        if (!started) {
+          conn->Send(Dump(json{{"type", "error"},
+                               {"error", {{"code", "unavailable"},
+                                          {"message", "runbox is shutting down"}}}}));
+          conn->Close(1001, "shutting down");
+          return;
+        }
+        if (!result) {
+          ApiError e = FromError(result.error());
+          conn->Send(Dump(json{{"type", "error"},
+                               {"error", {{"code", e.code}, {"message", e.message}}}}));
+          conn->Close(1011, "engine error");
+          return;
+        }
+        if (result->compile) {
+          conn->Send(Dump(json{{"type", "compile"}, {"result", EncodeOutcome(*result->compile)}}));
+        }
+        if (!result->compile_error && !started_sent->exchange(true)) {
+          conn->Send(R"({"type":"started"})");
+        }
+        json exit = OutcomeFromResult(result, ending, idle);
+        std::string status = result->compile_error ? "CE" : exit["status"].get<std::string>();
+        conn->Send(Dump(json{{"type", "exit"}, {"status", status}, {"result", exit}}));
+        conn->Close(1000, "done");
+      });
     };
     Status s = run_->Start(*ctx_.jobs, std::move(job), lang->compiled, std::move(cb),
                            ctx_.timers, idle);
@@ -479,8 +570,9 @@ class NativeRunHandler : public InteractiveSession<NativeRunHandler> {
       FailLocked(e, e.status == 503 ? 1013 : 1011);
       return;
     }
-    if (!initial_stdin.empty()) {
-      run_->WriteStdin(initial_stdin);
+    if (!initial_stdin.empty() && !run_->WriteStdin(std::move(initial_stdin))) {
+      FailLocked({413, "limit_exceeded", StdinOverflowMessage(), "stdin"}, 1009);
+      return;
     }
     if (closed_) {
       run_->Kill(InteractiveRun::Ending::kClientGone);
@@ -499,12 +591,19 @@ class PistonConnectHandler : public InteractiveSession<PistonConnectHandler> {
 
   void InitTimedOutLocked() { CloseLocked(4001, "Initialization Timeout"); }
 
-  void OnMessage(const std::string& text) override {
+  void InternalErrorLocked() { NotifyErrorLocked("internal error"); }
+
+  void HandleMessage(const std::string& text) {
     std::lock_guard<std::mutex> lock(mu_);
     if (finished_) {
       return;
     }
-    json msg = json::parse(text, nullptr, false);
+    json msg;
+    ApiError parse_error;
+    if (!ParseJsonBody(text, &msg, &parse_error, "the message")) {
+      NotifyErrorLocked(parse_error.message);
+      return;
+    }
     if (!msg.is_object()) {
       NotifyErrorLocked("Unexpected token in JSON");
       return;
@@ -525,7 +624,9 @@ class PistonConnectHandler : public InteractiveSession<PistonConnectHandler> {
         CloseLocked(4004, "Can only write to stdin");
         return;
       }
-      run_->WriteStdin(JStr(msg, "data", ""));
+      if (!run_->WriteStdin(JStr(msg, "data", ""))) {
+        NotifyErrorLocked(StdinOverflowMessage());
+      }
     } else if (type == "signal") {
       if (!run_) {
         CloseLocked(4003, "Not yet initialized");
@@ -602,6 +703,7 @@ class PistonConnectHandler : public InteractiveSession<PistonConnectHandler> {
       conn->Send(R"({"type":"stage","stage":"compile"})");
     }
     run_ = InteractiveRun::Create();
+    run_->set_max_buffered_stdin(ctx_.config->ws_stdin_buffer_bytes);
     std::weak_ptr<PistonConnectHandler> weak = weak_from_this();
     auto run_stage_sent = std::make_shared<std::atomic<bool>>(false);
     InteractiveRun::Callbacks cb;
@@ -628,49 +730,51 @@ class PistonConnectHandler : public InteractiveSession<PistonConnectHandler> {
     cb.on_done = [weak, conn, compiled, run_stage_sent](Result<engine::JobResult> result,
                                                         bool started,
                                                         InteractiveRun::Ending ending) {
-      if (!MarkFinished(weak)) {
-        return;
-      }
-      if (!started || !result) {
-        conn->Send(Dump(json{{"type", "error"},
-                             {"message", started ? result.error().message
-                                                 : std::string("runbox is shutting down")}}));
-        conn->Close(4002, "Notified Error");
-        return;
-      }
-      if (result->compile_error && result->compile) {
-        json stage = EncodePistonStage(EncodeOutcome(*result->compile));
-        if (!stage["stdout"].get<std::string>().empty()) {
-          conn->Send(Dump(json{{"type", "data"}, {"stream", "stdout"}, {"data", stage["stdout"]}}));
+      CallbackGuarded(conn, 4002, [&] {
+        if (!MarkFinished(weak)) {
+          return;
         }
-        if (!stage["stderr"].get<std::string>().empty()) {
-          conn->Send(Dump(json{{"type", "data"}, {"stream", "stderr"}, {"data", stage["stderr"]}}));
+        if (!started || !result) {
+          conn->Send(Dump(json{{"type", "error"},
+                               {"message", started ? result.error().message
+                                                   : std::string("runbox is shutting down")}}));
+          conn->Close(4002, "Notified Error");
+          return;
+        }
+        if (result->compile_error && result->compile) {
+          json stage = EncodePistonStage(EncodeOutcome(*result->compile));
+          if (!stage["stdout"].get<std::string>().empty()) {
+            conn->Send(Dump(json{{"type", "data"}, {"stream", "stdout"}, {"data", stage["stdout"]}}));
+          }
+          if (!stage["stderr"].get<std::string>().empty()) {
+            conn->Send(Dump(json{{"type", "data"}, {"stream", "stderr"}, {"data", stage["stderr"]}}));
+          }
+          conn->Send(Dump(json{{"type", "exit"},
+                               {"stage", "compile"},
+                               {"code", stage["code"]},
+                               {"signal", stage["signal"]}}));
+          conn->Close(4999, "Job Completed");
+          return;
+        }
+        if (!run_stage_sent->exchange(true)) {
+          if (compiled) {
+            conn->Send(R"({"type":"exit","stage":"compile","code":0,"signal":null})");
+          }
+          conn->Send(R"({"type":"stage","stage":"run"})");
+        }
+        json outcome = result->cases.empty() ? EncodeOutcome(sandbox::Outcome{})
+                                             : EncodeOutcome(result->cases[0].run);
+        json stage = EncodePistonStage(outcome);
+        if (ending == InteractiveRun::Ending::kKilled) {
+          stage["code"] = nullptr;
+          stage["signal"] = "SIGKILL";
         }
         conn->Send(Dump(json{{"type", "exit"},
-                             {"stage", "compile"},
+                             {"stage", "run"},
                              {"code", stage["code"]},
                              {"signal", stage["signal"]}}));
         conn->Close(4999, "Job Completed");
-        return;
-      }
-      if (!run_stage_sent->exchange(true)) {
-        if (compiled) {
-          conn->Send(R"({"type":"exit","stage":"compile","code":0,"signal":null})");
-        }
-        conn->Send(R"({"type":"stage","stage":"run"})");
-      }
-      json outcome = result->cases.empty() ? EncodeOutcome(sandbox::Outcome{})
-                                           : EncodeOutcome(result->cases[0].run);
-      json stage = EncodePistonStage(outcome);
-      if (ending == InteractiveRun::Ending::kKilled) {
-        stage["code"] = nullptr;
-        stage["signal"] = "SIGKILL";
-      }
-      conn->Send(Dump(json{{"type", "exit"},
-                           {"stage", "run"},
-                           {"code", stage["code"]},
-                           {"signal", stage["signal"]}}));
-      conn->Close(4999, "Job Completed");
+      });
     };
     Status s = run_->Start(*ctx_.jobs, std::move(pj.job), compiled, std::move(cb), ctx_.timers,
                            ctx_.config->ws_idle_timeout);

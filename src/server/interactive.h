@@ -38,8 +38,15 @@ class InteractiveRun : public std::enable_shared_from_this<InteractiveRun> {
   // Queues the run. kResourceExhausted when the queue is full.
   Status Start(JobService& jobs, engine::Job job, bool compiled, Callbacks callbacks,
                TimerQueue* timers, std::chrono::milliseconds idle_limit);
-  // Never blocks: data is queued for the writer thread.
-  void WriteStdin(std::string data);
+  // Never blocks: data is queued for the writer thread. False (and nothing queued) when the
+  // bytes still waiting for the program would exceed the stdin buffer cap: a program that never
+  // reads its stdin must not make the server hold every message a client sends (1,024 messages
+  // of 1 MiB once took the server from 7 MiB to 1 GiB). The caller tells the client and ends the
+  // session.
+  bool WriteStdin(std::string data);
+  // The cap of WriteStdin (default kDefaultStdinBufferBytes); set before Start().
+  void set_max_buffered_stdin(uint64_t bytes) { max_buffered_ = bytes; }
+  static constexpr uint64_t kDefaultStdinBufferBytes = 1ull << 20;
   void CloseStdin();
   // Ends the run (the engine reports SE "cancelled"; on_done gets `why`).
   void Kill(Ending why);
@@ -51,6 +58,8 @@ class InteractiveRun : public std::enable_shared_from_this<InteractiveRun> {
   InteractiveRun() = default;
   Status OpenPipes();
   void WriterLoop();
+  // Drops whatever stdin is still queued and frees its memory (under mu_).
+  void DropPendingLocked();
   void Touch() { last_activity_ = std::chrono::steady_clock::now().time_since_epoch().count(); }
   void ArmIdleTimer(std::chrono::milliseconds delay);
 
@@ -63,6 +72,8 @@ class InteractiveRun : public std::enable_shared_from_this<InteractiveRun> {
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::string> pending_;
+  uint64_t buffered_ = 0;  // bytes in pending_ plus the chunk being written
+  uint64_t max_buffered_ = kDefaultStdinBufferBytes;
   bool close_stdin_ = false;
   bool abort_writer_ = false;
   std::thread writer_;

@@ -289,5 +289,102 @@ TEST(PistonWsTest, CloseCodes) {
   h->OnClose();
 }
 
+
+// Issue 12: a program that never reads its stdin must not make the server buffer every stdin
+// message (1,024 x 1 MiB took it to 1 GiB). Past the cap the session ends with a clear error.
+TEST(NativeWsTest, StdinPastTheBufferCapEndsTheSession) {
+  ServerConfig cfg = TestEnv::DefaultConfig();
+  cfg.ws_stdin_buffer_bytes = 64 * 1024;
+  TestEnv env(cfg);
+  auto conn = std::make_shared<FakeConnection>();
+  auto h = MakeNativeRunHandler(env.ctx());
+  h->OnOpen(conn);
+  // "slow" never reads its stdin (it waits on the gate).
+  h->OnMessage(R"({"type":"start","language":"slow","files":[{"name":"m","content":""}]})");
+  env.engine().WaitForSlow(1);
+  const std::string chunk = json{{"type", "stdin"}, {"data", std::string(16 * 1024, 'x')}}.dump();
+  // The pipe takes 64 KiB, the buffer 64 KiB more; a few more messages cannot fit.
+  for (int i = 0; i < 20; ++i) {
+    h->OnMessage(chunk);
+  }
+  auto msgs = conn->WaitClosed();
+  ASSERT_FALSE(msgs.empty());
+  EXPECT_EQ(msgs.back()["type"], "error");
+  EXPECT_EQ(msgs.back()["error"]["code"], "limit_exceeded");
+  EXPECT_THAT(msgs.back()["error"]["message"].get<std::string>(),
+              HasSubstr("waiting for the program to read them"));
+  EXPECT_EQ(conn->code(), 1009);
+  h->OnClose();
+}
+
+TEST(PistonWsTest, StdinPastTheBufferCapEndsTheSession) {
+  ServerConfig cfg = TestEnv::DefaultConfig();
+  cfg.ws_stdin_buffer_bytes = 64 * 1024;
+  TestEnv env(cfg);
+  auto conn = std::make_shared<FakeConnection>();
+  auto h = MakePistonConnectHandler(env.ctx());
+  h->OnOpen(conn);
+  h->OnMessage(R"({"type":"init","language":"slow","files":[{"content":""}]})");
+  env.engine().WaitForSlow(1);
+  const std::string chunk =
+      json{{"type", "data"}, {"stream", "stdin"}, {"data", std::string(16 * 1024, 'x')}}.dump();
+  for (int i = 0; i < 20; ++i) {
+    h->OnMessage(chunk);
+  }
+  auto msgs = conn->WaitClosed();
+  ASSERT_FALSE(msgs.empty());
+  EXPECT_EQ(msgs.back()["type"], "error");
+  EXPECT_THAT(msgs.back()["message"].get<std::string>(), HasSubstr("stdin: more than 65536"));
+  EXPECT_EQ(conn->code(), 4002);
+  h->OnClose();
+}
+
+TEST(InteractiveRunTest, WriteStdinRefusesPastTheCap) {
+  auto run = InteractiveRun::Create();
+  run->set_max_buffered_stdin(10);
+  // Not started: nothing drains the buffer, so the arithmetic is exact.
+  EXPECT_TRUE(run->WriteStdin(std::string(6, 'a')));
+  EXPECT_TRUE(run->WriteStdin(std::string(4, 'b')));
+  EXPECT_FALSE(run->WriteStdin("c"));
+  run->Kill(InteractiveRun::Ending::kClientGone);  // frees the buffer; later writes go nowhere
+  EXPECT_TRUE(run->WriteStdin(std::string(100, 'd')));
+}
+
+// Issue 12: Piston's WebSocket once died in std::terminate on a bad hex file (std::stoi threw on
+// an I/O thread); every message is parsed with the depth cap too.
+TEST(PistonWsTest, BadHexAndDeepMessagesAreErrorsNotCrashes) {
+  TestEnv env;
+  for (const std::string& init :
+       {std::string(R"({"type":"init","language":"echo","files":[{"content":"x"},
+                       {"name":"d","content":"zz","encoding":"hex"}]})"),
+        std::string(R"({"type":"init","language":"echo","files":)") +
+            std::string(100000, '[') + std::string(100000, ']') + "}"}) {
+    auto conn = std::make_shared<FakeConnection>();
+    auto h = MakePistonConnectHandler(env.ctx());
+    h->OnOpen(conn);
+    h->OnMessage(init);
+    auto msgs = conn->WaitClosed();
+    ASSERT_EQ(msgs.size(), 1u);
+    EXPECT_EQ(msgs[0]["type"], "error");
+    EXPECT_THAT(msgs[0]["message"].get<std::string>(),
+                ::testing::AnyOf(HasSubstr("not valid hex"), HasSubstr("deeper than 64")));
+    EXPECT_EQ(conn->code(), 4002);
+    h->OnClose();
+  }
+}
+
+TEST(NativeWsTest, DeepMessageIsAnError) {
+  TestEnv env;
+  auto conn = std::make_shared<FakeConnection>();
+  auto h = MakeNativeRunHandler(env.ctx());
+  h->OnOpen(conn);
+  h->OnMessage(std::string(100000, '[') + std::string(100000, ']'));
+  auto msgs = conn->WaitClosed();
+  ASSERT_EQ(msgs.size(), 1u);
+  EXPECT_THAT(msgs[0]["error"]["message"].get<std::string>(), HasSubstr("deeper than 64"));
+  EXPECT_EQ(conn->code(), 1008);
+  h->OnClose();
+}
+
 }  // namespace
 }  // namespace runbox::server
