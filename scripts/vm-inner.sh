@@ -12,7 +12,7 @@ echo "+memory +pids +cpu" > "$cg/cgroup.subtree_control"
 export RUNBOX_CGROUP_PARENT=/job/boxes
 fail=0
 "$build/tests/integration/sandbox_integration_test" \
-  --gtest_filter='Limits*:Accounting*:Cleanup*:Isolation*' || fail=1
+  --gtest_filter='Limits*:Accounting*:Cleanup*:Isolation*:CopyOut*' || fail=1
 "$build/tests/integration/cli_integration_test" || fail=1
 
 # Without a configured parent, runbox alone in its cgroup moves itself into a leaf and enables

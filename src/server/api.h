@@ -29,7 +29,6 @@ struct ApiContext {
 
 LimitsPolicy PolicyOf(const ServerConfig& config);
 
-void RegisterNativeApi(Router& router, ApiContext& ctx);
 // A run-and-wait's completion callback, made safe for the queue worker that calls it: `answer`
 // builds the response from the finished job; if it throws (nlohmann on stored data, bad_alloc),
 // `on_throw` is sent instead. Either way the client gets its one answer; the queue's own catch
@@ -39,6 +38,7 @@ JobService::DoneCallback AnswerWhenDone(
     std::shared_ptr<Respond> respond,
     std::function<HttpResponse(Result<store::JobRecord>)> answer, HttpResponse on_throw);
 
+void RegisterNativeApi(Router& router, ApiContext& ctx);
 void RegisterPistonApi(Router& router, ApiContext& ctx);
 void RegisterJudge0Api(Router& router, ApiContext& ctx);
 void RegisterPaizaApi(Router& router, ApiContext& ctx);

@@ -259,23 +259,6 @@ void Languages(ApiContext& ctx, const HttpRequest&, const PathParams&, Respond r
 
 }  // namespace
 
-LimitsPolicy PolicyOf(const ServerConfig& config) {
-  return {config.default_limits, config.max_limits};
-}
-
-void RegisterNativeApi(Router& router, ApiContext& ctx) {
-  ApiContext* c = &ctx;
-  auto bind = [c](void (*fn)(ApiContext&, const HttpRequest&, const PathParams&, Respond)) {
-    return [c, fn](const HttpRequest& req, const PathParams& p, Respond r) {
-      fn(*c, req, p, std::move(r));
-    };
-  };
-  router.Add("POST", "/api/v1/runs", ApiStyle::kNative, bind(RunAndWait));
-  router.Add("POST", "/api/v1/jobs/batch", ApiStyle::kNative, bind(SubmitBatch));
-  router.Add("POST", "/api/v1/jobs", ApiStyle::kNative, bind(SubmitJob));
-  router.Add("GET", "/api/v1/jobs", ApiStyle::kNative, bind(ListJobs));
-  router.Add("GET", "/api/v1/jobs/{id}", ApiStyle::kNative, bind(GetJob));
-  router.Add("POST", "/api/v1/snippets", ApiStyle::kNative, bind(PutSnippet));
 JobService::DoneCallback AnswerWhenDone(
     std::shared_ptr<Respond> respond,
     std::function<HttpResponse(Result<store::JobRecord>)> answer, HttpResponse on_throw) {
@@ -296,6 +279,23 @@ JobService::DoneCallback AnswerWhenDone(
   };
 }
 
+LimitsPolicy PolicyOf(const ServerConfig& config) {
+  return {config.default_limits, config.max_limits};
+}
+
+void RegisterNativeApi(Router& router, ApiContext& ctx) {
+  ApiContext* c = &ctx;
+  auto bind = [c](void (*fn)(ApiContext&, const HttpRequest&, const PathParams&, Respond)) {
+    return [c, fn](const HttpRequest& req, const PathParams& p, Respond r) {
+      fn(*c, req, p, std::move(r));
+    };
+  };
+  router.Add("POST", "/api/v1/runs", ApiStyle::kNative, bind(RunAndWait));
+  router.Add("POST", "/api/v1/jobs/batch", ApiStyle::kNative, bind(SubmitBatch));
+  router.Add("POST", "/api/v1/jobs", ApiStyle::kNative, bind(SubmitJob));
+  router.Add("GET", "/api/v1/jobs", ApiStyle::kNative, bind(ListJobs));
+  router.Add("GET", "/api/v1/jobs/{id}", ApiStyle::kNative, bind(GetJob));
+  router.Add("POST", "/api/v1/snippets", ApiStyle::kNative, bind(PutSnippet));
   router.Add("GET", "/api/v1/snippets/{id}", ApiStyle::kNative, bind(GetSnippet));
   router.Add("GET", "/api/v1/languages", ApiStyle::kNative, bind(Languages));
   router.Add(

@@ -2,11 +2,11 @@
 
 #include <algorithm>
 #include <chrono>
-#include <ctime>
 #include <cmath>
 #include <cstdlib>
-
+#include <ctime>
 #include <set>
+
 namespace runbox::server {
 
 ApiError BadRequest(const std::string& field, const std::string& message) {
@@ -151,16 +151,16 @@ bool StringArray(const json& j, const std::string& field, std::vector<std::strin
     *err = BadRequest(field, "expected an array of strings");
     return false;
   }
+  if (j.size() > kMaxArgs) {
+    *err = BadRequest(field, "at most " + std::to_string(kMaxArgs) + " entries");
+    return false;
+  }
   for (size_t i = 0; i < j.size(); ++i) {
     if (!j[i].is_string()) {
       *err = BadRequest(field + "[" + std::to_string(i) + "]", "expected a string");
       return false;
     }
     out->push_back(j[i].get<std::string>());
-  if (j.size() > kMaxArgs) {
-    *err = BadRequest(field, "at most " + std::to_string(kMaxArgs) + " entries");
-    return false;
-  }
   }
   return true;
 }
@@ -207,13 +207,13 @@ bool DecodeLimits(const json& j, const std::string& field, const LimitsPolicy& p
         *err = LimitExceeded(f, "is far above any maximum");
         return false;
     }
+    const uint64_t n = static_cast<uint64_t>(parsed);
     auto check = [&](uint64_t value, uint64_t maximum, const char* unit) {
       if (value > maximum) {
         *err = LimitExceeded(f, "must be at most " + std::to_string(maximum) + unit);
         return false;
       }
       return true;
-    const uint64_t n = static_cast<uint64_t>(parsed);
     };
     if (key == "cpu_time_ms") {
       if (!check(n, static_cast<uint64_t>(max.cpu_time.count()), " ms")) {
@@ -302,12 +302,6 @@ std::string FileNameProblem(const std::string& name) {
     }
     pos = slash + 1;
   }
-  return true;
-}
-
-bool DecodeJobRequest(const json& j, const LimitsPolicy& policy, const DecodeOptions& options,
-                      engine::Job* out, ApiError* err) {
-  if (!j.is_object()) {
   return "";
 }
 
@@ -463,6 +457,12 @@ bool HexDecode(const std::string& in, std::string* out) {
     }
     out->push_back(static_cast<char>(hi * 16 + lo));
   }
+  return true;
+}
+
+bool DecodeJobRequest(const json& j, const LimitsPolicy& policy, const DecodeOptions& options,
+                      engine::Job* out, ApiError* err) {
+  if (!j.is_object()) {
     *err = BadRequest("", "expected a JSON object");
     return false;
   }
@@ -506,13 +506,13 @@ bool HexDecode(const std::string& in, std::string* out) {
     *err = BadRequest("files", "at most " + std::to_string(options.max_files) + " files");
     return false;
   }
+  std::set<std::string> names;
   for (size_t i = 0; i < files.size(); ++i) {
     std::string f = "files[" + std::to_string(i) + "]";
     const json& file = files[i];
     if (!file.is_object()) {
       *err = BadRequest(f, "expected an object {name, content, encoding}");
       return false;
-  std::set<std::string> names;
     }
     engine::File ef;
     if (!file.contains("name") || !file["name"].is_string()) {
@@ -649,17 +649,17 @@ bool HexDecode(const std::string& in, std::string* out) {
       !StringArray(j["compiler_options"], "compiler_options", &job.compiler_options, err)) {
     return false;
   }
+  size_t argv_bytes = 0;
+  if (!CheckArgv(job.args, "args", &argv_bytes, err) ||
+      !CheckArgv(job.compiler_options, "compiler_options", &argv_bytes, err)) {
+    return false;
+  }
   if (j.contains("limits") && !j["limits"].is_null()) {
     sandbox::Limits l;
     if (!DecodeLimits(j["limits"], "limits", policy, &l, err)) {
       return false;
     }
     job.run_limits = l;
-  size_t argv_bytes = 0;
-  if (!CheckArgv(job.args, "args", &argv_bytes, err) ||
-      !CheckArgv(job.compiler_options, "compiler_options", &argv_bytes, err)) {
-    return false;
-  }
   }
   if (j.contains("compile_limits") && !j["compile_limits"].is_null()) {
     sandbox::Limits l;
@@ -771,6 +771,12 @@ std::string RawOutput(const json& result_object, const char* key) {
 }
 
 json EncodeJobResult(const engine::JobResult& r) {
+  engine::JobResult copy = r;
+  return EncodeJobResult(std::move(copy));
+}
+
+json EncodeJobResult(engine::JobResult&& r) {
+  const std::string status = OverallStatus(r);  // before the outputs move out
   json cases = json::array();
   for (auto& c : r.cases) {
     json cj = json::object();
@@ -778,12 +784,6 @@ json EncodeJobResult(const engine::JobResult& r) {
     switch (c.verdict) {
       case engine::Verdict::kNone: cj["verdict"] = nullptr; break;
       case engine::Verdict::kAccepted: cj["verdict"] = "AC"; break;
-  engine::JobResult copy = r;
-  return EncodeJobResult(std::move(copy));
-}
-
-json EncodeJobResult(engine::JobResult&& r) {
-  const std::string status = OverallStatus(r);  // before the outputs move out
       case engine::Verdict::kWrongAnswer: cj["verdict"] = "WA"; break;
     }
     if (!c.difference.empty()) {
@@ -823,7 +823,7 @@ json EncodeJobRecord(const store::JobRecord& record) {
         }
       }
       for (auto& [k, v] : result.items()) {
-        out[k] = v;
+        out[k] = std::move(v);  // the cases hold every output: moved, not copied
       }
     } else {
       out["status"] = "SE";

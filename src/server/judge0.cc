@@ -299,9 +299,6 @@ bool DecodeJudge0Submission(const json& p, ApiContext& ctx, bool base64, engine:
   auto text = [&](const char* name) {
     std::string v;
     if (!StringParam(p, name, &v)) {
-  if (!errors->empty()) {
-    return false;  // a non-string text field: nothing below is meaningful
-  }
       add(name, "must be a string");
     }
     return v;
@@ -310,6 +307,9 @@ bool DecodeJudge0Submission(const json& p, ApiContext& ctx, bool base64, engine:
   std::string stdin_data = text("stdin");
   std::string expected = text("expected_output");
   bool has_expected = p.contains("expected_output") && !p["expected_output"].is_null();
+  if (!errors->empty()) {
+    return false;  // a non-string text field: nothing below is meaningful
+  }
   if (base64) {
     std::string d;
     if (!Base64Decode(source, &d)) {
@@ -747,14 +747,9 @@ void Create(ApiContext& ctx, const HttpRequest& req, Respond respond) {
   if (!wait) {
     auto id = ctx.jobs->Submit(job, extras);
     if (!id) {
-      // A full disk says so (507), not "queue is full".
-      bool disk_full = id.error().sys_errno == ENOSPC;
-      respond(J0Error(disk_full                                  ? 507
-                      : id.error().code == ErrorCode::kInternal ? 500
-                                                                 : 503,
-                      disk_full || id.error().code != ErrorCode::kResourceExhausted
-                          ? id.error().message
-                          : "queue is full"));
+      respond(J0Error(id.error().code == ErrorCode::kInternal ? 500 : 503,
+                      id.error().code == ErrorCode::kResourceExhausted ? "queue is full"
+                                                                        : id.error().message));
       return;
     }
     respond(JsonResponse(201, json{{"token", *id}}));

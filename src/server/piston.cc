@@ -98,11 +98,6 @@ std::string SemverOf(const std::string& version) {
         }
         parts.emplace_back();
       } else {
-  // Before any per-file work: 100,000 files once took 18 s of the I/O thread here.
-  if (files.size() > kMaxFiles) {
-    *message = "files may include at most " + std::to_string(kMaxFiles) + " files";
-    return false;
-  }
         parts.back().push_back(version[j]);
       }
       ++j;
@@ -128,7 +123,6 @@ bool PistonVersionMatches(const std::string& wanted, const std::string& semver) 
   if (wanted.empty() || wanted == "*" || wanted == "x" || wanted == "latest") {
     return true;
   }
-  std::set<std::string> names;
   std::string w = wanted;
   if (!w.empty() && (w[0] == 'v' || w[0] == '=')) {
     w = w.substr(1);
@@ -168,9 +162,6 @@ bool DecodePistonJob(const json& body, ApiContext& ctx, PistonJob* out, std::str
   std::string version;
   if (body.contains("version") && !body["version"].is_null()) {
     if (!body["version"].is_string()) {
-    } else {
-      *message = "files[" + std::to_string(i) + "].encoding must be utf8, base64 or hex";
-      return false;
       *message = "version is required as a string";
       return false;
     }
@@ -181,6 +172,11 @@ bool DecodePistonJob(const json& body, ApiContext& ctx, PistonJob* out, std::str
     return false;
   }
   const json& files = body["files"];
+  // Before any per-file work: 100,000 files once took 18 s of the I/O thread here.
+  if (files.size() > kMaxFiles) {
+    *message = "files may include at most " + std::to_string(kMaxFiles) + " files";
+    return false;
+  }
   for (size_t i = 0; i < files.size(); ++i) {
     if (!files[i].is_object() || !files[i].contains("content") ||
         !files[i]["content"].is_string()) {
@@ -194,18 +190,13 @@ bool DecodePistonJob(const json& body, ApiContext& ctx, PistonJob* out, std::str
     return false;
   }
   if (files.empty()) {
-    ApiError err;
-    size_t argv_bytes = 0;
-    if (!CheckArgv(job.args, "args", &argv_bytes, &err)) {
-      *message = err.message;
-      return false;
-    }
     *message = "files must include at least one utf8 encoded file";
     return false;
   }
   engine::Job job;
   job.language = lang->id;
   bool any_utf8 = false;
+  std::set<std::string> names;
   for (size_t i = 0; i < files.size(); ++i) {
     const json& f = files[i];
     engine::File ef;
@@ -245,6 +236,9 @@ bool DecodePistonJob(const json& body, ApiContext& ctx, PistonJob* out, std::str
     } else if (encoding == "utf8" || encoding == "utf-8") {
       any_utf8 = true;
       ef.content = content;
+    } else {
+      *message = "files[" + std::to_string(i) + "].encoding must be utf8, base64 or hex";
+      return false;
     }
     if (!names.insert(ef.name).second) {  // n log n, whatever the number of files
       *message = "files[" + std::to_string(i) + "].name is used twice";
@@ -267,6 +261,12 @@ bool DecodePistonJob(const json& body, ApiContext& ctx, PistonJob* out, std::str
         return false;
       }
       job.args.push_back(a.get<std::string>());
+    }
+    ApiError err;
+    size_t argv_bytes = 0;
+    if (!CheckArgv(job.args, "args", &argv_bytes, &err)) {
+      *message = err.message;
+      return false;
     }
   }
   std::string stdin_data;
