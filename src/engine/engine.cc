@@ -531,6 +531,8 @@ Result<JobResult> EngineImpl::Run(const Job& job, const RunHooks& hooks) {
       std::string out_dir = tmp_entry.empty() ? ws->out_dir() : tmp_entry + "/box";
       sandbox::Policy policy = base;
       policy.limits = p.compile_limits;
+      // The compile step's output counts against the job's budget too.
+      policy.limits.output_bytes = std::min(policy.limits.output_bytes, config_.job_output_bytes);
       policy.copy_out = out_dir;
       sandbox::RunRequest req;
       req.argv = argv;
@@ -599,16 +601,41 @@ Result<JobResult> EngineImpl::Run(const Job& job, const RunHooks& hooks) {
     hooks.on_compiled();
   }
 
-  std::vector<TestCase> tests = job.tests;
-  if (tests.empty()) {
-    tests.push_back({});
+  // The job's output budget (EngineConfig::job_output_bytes): what the compile step printed is
+  // spent already; each test may print at most what is left.
+  uint64_t budget_left = config_.job_output_bytes;
+  auto spend = [&budget_left](const sandbox::Outcome& o) {
+    budget_left -= std::min<uint64_t>(budget_left, o.stdout_data.size() + o.stderr_data.size());
+  };
+  if (result.compile) {
+    spend(*result.compile);
   }
+  const std::string budget_text = FormatSize(config_.job_output_bytes);
+
+  // Only the fallback case is built here; the job's own tests are read in place (a copy of every
+  // stdin and expected output was one more copy of the whole request).
+  static const std::vector<TestCase> kOneEmptyTest(1);
+  const std::vector<TestCase>& tests = job.tests.empty() ? kOneEmptyTest : job.tests;
   const std::vector<std::string> run_argv =
       lang::ExpandArgv(spec.run, p.main_file, run_options, job.args);
   for (size_t i = 0; i < tests.size(); ++i) {
     const TestCase& tc = tests[i];
+    if (budget_left == 0) {
+      // Not run: its output would have nowhere to go. OLE, the status of output past a limit,
+      // not SE: it is the job's doing, and Judge0 clients retry an SE.
+      CaseResult skipped;
+      skipped.run.status = sandbox::RunStatus::kOutputLimit;
+      skipped.run.stdout_truncated = true;
+      skipped.run.message = "not run: the job's output limit of " + budget_text +
+                            " (all tests and the compile step together) was reached before "
+                            "this test";
+      result.cases.push_back(std::move(skipped));
+      continue;
+    }
     sandbox::Policy policy = base;
     policy.limits = p.run_limits;
+    const bool budget_binds = budget_left < policy.limits.output_bytes;
+    policy.limits.output_bytes = std::min(policy.limits.output_bytes, budget_left);
     policy.copy_in = run_dir;
     policy.network = job.network_loopback ? sandbox::Network::kLoopback : sandbox::Network::kNone;
     sandbox::RunRequest req;
@@ -638,6 +665,14 @@ Result<JobResult> EngineImpl::Run(const Job& job, const RunHooks& hooks) {
     }
     outcome->stdout_data = std::move(out);
     outcome->stderr_data = std::move(err);
+    spend(*outcome);
+    if (budget_binds && outcome->status == sandbox::RunStatus::kOutputLimit &&
+        (outcome->stdout_truncated || outcome->stderr_truncated)) {
+      // It went past what was left: the budget is spent, whatever the capture kept.
+      budget_left = 0;
+      outcome->message += " (what was left of the job's output limit of " + budget_text +
+                          " for all tests and the compile step)";
+    }
     CaseResult cr;
     cr.run = std::move(*outcome);
     if (tc.expected_output && cr.run.status == sandbox::RunStatus::kOk) {

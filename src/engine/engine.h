@@ -61,6 +61,11 @@ struct EngineConfig {
   // host.slots. -1: one per slot (a server: with every slot busy, each has its next box
   // ready); 0 (a one-shot `runbox run`) builds each box when it is needed.
   int prepared_boxes = 0;
+  // stdout + stderr of one job, its compile step and every test together. Each test's output
+  // limit is the smaller of its own and what is left; once it is spent the remaining tests do not
+  // run (OLE, with a message saying so). Without it one request of 256 tests at 64 MiB each
+  // could make the server hold and store 16 GiB.
+  uint64_t job_output_bytes = 64ull << 20;
 };
 
 // For interactive runs: stdin comes from a fd, output is delivered as it happens.

@@ -158,8 +158,10 @@ void JobService::Finished(const std::string& id, Result<engine::JobResult> resul
   }
   json result_json;
   std::string status;
+  const std::string language = result ? result->language : std::string("?");
   if (result) {
-    result_json = EncodeJobResult(*result);
+    // Moved, not copied: a job's outputs may be tens of MiB and the JobResult is done with.
+    result_json = EncodeJobResult(std::move(*result));
     status = result_json["status"].get<std::string>();
   } else {
     const Error& e = result.error();
@@ -168,7 +170,7 @@ void JobService::Finished(const std::string& id, Result<engine::JobResult> resul
   }
   metrics_->RecordRun(status, queue_wait_s, run_s);
   spdlog::info("run id={} language={} status={} queue_ms={:.0f} run_ms={:.0f}", id,
-               result ? result->language : std::string("?"), status, queue_wait_s * 1000,
+               language, status, queue_wait_s * 1000,
                run_s * 1000);
   Status s = store_->MarkDone(id, Dump(result_json), NowUnixMs());
   if (!s) {

@@ -17,6 +17,7 @@ Status Serve(const ServerConfig& config) {
   ec.default_limits = config.default_limits;
   ec.max_limits = config.max_limits;
   ec.prepared_boxes = config.prepared_boxes;
+  ec.job_output_bytes = config.job_output_bytes;
   // The cgroup parent for boxes, as the CLI's other commands take it (the v2 VM sets it).
   if (const char* parent = std::getenv("RUNBOX_CGROUP_PARENT")) {
     ec.host.cgroup_parent = parent;
