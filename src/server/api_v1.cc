@@ -311,11 +311,20 @@ void RegisterNativeApi(Router& router, ApiContext& ctx) {
       [c](const HttpRequest&, const PathParams&, Respond respond) {
         bool down = c->shutting_down && c->shutting_down->load();
         QueueGauges g = c->jobs->Gauges();
-        respond(JsonResponse(down ? 503 : 200,
-                             json{{"status", down ? "shutting_down" : "ok"},
-                                  {"queue_depth", g.waiting},
-                                  {"slots", g.slots},
-                                  {"slots_busy", g.busy_slots}}));
+        // "ok" only when a submission could be stored: a server on a full disk fails every
+        // one of them and must say so to its load balancer (issue 12).
+        Status writable = down ? OkStatus() : c->jobs->CheckWritable();
+        json body = {{"status", down        ? "shutting_down"
+                                : writable ? "ok"
+                                : writable.error().sys_errno == ENOSPC ? "storage_full"
+                                                                        : "store_unavailable"},
+                     {"queue_depth", g.waiting},
+                     {"slots", g.slots},
+                     {"slots_busy", g.busy_slots}};
+        if (!writable) {
+          body["reason"] = writable.error().message;
+        }
+        respond(JsonResponse(down || !writable ? 503 : 200, body));
       },
       true);
   router.Add(

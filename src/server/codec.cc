@@ -1,6 +1,7 @@
 #include "server/codec.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
@@ -24,7 +25,12 @@ ApiError FromError(const Error& error) {
     case ErrorCode::kInvalidArgument: return {400, "invalid_argument", error.message, ""};
     case ErrorCode::kNotFound: return {404, "not_found", error.message, ""};
     case ErrorCode::kPermissionDenied: return {403, "forbidden", error.message, ""};
-    case ErrorCode::kResourceExhausted: return {503, "queue_full", error.message, ""};
+    case ErrorCode::kResourceExhausted:
+      // A full disk is not a full queue: retrying soon will not help, and the operator must act.
+      if (error.sys_errno == ENOSPC) {
+        return {507, "storage_full", "the server's disk is full: " + error.message, ""};
+      }
+      return {503, "queue_full", error.message, ""};
     case ErrorCode::kUnavailable: return {503, "unavailable", error.message, ""};
     case ErrorCode::kInternal: return {500, "internal", error.message, ""};
   }

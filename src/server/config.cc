@@ -4,6 +4,8 @@
 // (src/lang/CMakeLists.txt): a per-file #define here was an ODR violation with src/lang.
 #include <toml++/toml.h>
 
+#include <sys/stat.h>
+
 #include <cstdlib>
 #include <set>
 #include <sstream>
@@ -129,6 +131,21 @@ Status ApplyLimit(const std::string& key, const std::string& text, sandbox::Limi
   return OkStatus();
 }
 
+// ParseDuration plus hours and days ("12h", "7d"), which retention needs.
+Result<std::chrono::milliseconds> ParseLongDuration(const std::string& text) {
+  std::string t = Trim(text);
+  if (t.size() > 1 && (t.back() == 'h' || t.back() == 'd')) {
+    char* end = nullptr;
+    std::string number = t.substr(0, t.size() - 1);
+    double v = std::strtod(number.c_str(), &end);
+    if (!number.empty() && *end == '\0' && v >= 0 && v < 1e6) {
+      double ms = v * (t.back() == 'h' ? 3600e3 : 86400e3);
+      return std::chrono::milliseconds(static_cast<int64_t>(ms));
+    }
+  }
+  return ParseDuration(text);
+}
+
 // Applies one top-level scalar or list setting by name; shared by TOML and the environment.
 Status ApplySetting(const std::string& key, const std::string& text, ServerConfig* c) {
   if (key == "listen") {
@@ -169,8 +186,9 @@ Status ApplySetting(const std::string& key, const std::string& text, ServerConfi
     }
     c->max_body_bytes = *v;
   } else if (key == "header_timeout" || key == "idle_timeout" || key == "write_timeout" ||
-             key == "ws_idle_timeout") {
-    auto d = ParseDuration(text);
+             key == "ws_idle_timeout" || key == "body_timeout" ||
+             key == "retention_max_age" || key == "retention_interval") {
+    auto d = ParseLongDuration(text);
     if (!d) {
       return std::move(d).error().Wrap(key);
     }
@@ -180,6 +198,12 @@ Status ApplySetting(const std::string& key, const std::string& text, ServerConfi
       c->idle_timeout = *d;
     } else if (key == "write_timeout") {
       c->write_timeout = *d;
+    } else if (key == "body_timeout") {
+      c->body_timeout = *d;
+    } else if (key == "retention_max_age") {
+      c->retention_max_age = *d;
+    } else if (key == "retention_interval") {
+      c->retention_interval = *d;
     } else {
       c->ws_idle_timeout = *d;
     }
@@ -192,8 +216,24 @@ Status ApplySetting(const std::string& key, const std::string& text, ServerConfi
       return Invalid(key + ": must be at least 1K");
     }
     (key == "job_output" ? c->job_output_bytes : c->ws_stdin_buffer_bytes) = *v;
+  } else if (key == "retention_max_bytes") {
+    auto v = ParseSize(text);
+    if (!v) {
+      return std::move(v).error().Wrap(key);
+    }
+    c->retention_max_bytes = *v;
+  } else if (key == "max_connections" || key == "max_connections_per_ip") {
+    RUNBOX_ASSIGN_OR_RETURN(int64_t v, ParseInt(key, text));
+    (key == "max_connections" ? c->max_connections : c->max_connections_per_ip) =
+        static_cast<size_t>(v);
   } else if (key == "require_api_key") {
     RUNBOX_ASSIGN_OR_RETURN(c->require_api_key, ParseBool(key, text));
+  } else if (key == "allow_anonymous") {
+    RUNBOX_ASSIGN_OR_RETURN(c->allow_anonymous, ParseBool(key, text));
+  } else if (key == "api_keys_file") {
+    c->api_keys_file = text;
+  } else if (key == "allowed_hosts") {
+    c->allowed_hosts = SplitList(text, ',');
   } else if (key == "anonymous_rate") {
     RUNBOX_ASSIGN_OR_RETURN(c->anonymous_rate, ParseDouble(key, text));
   } else if (key == "anonymous_burst") {
@@ -312,8 +352,24 @@ Status ServerConfig::Validate() const {
     return Invalid("max_batch: must be at least 1");
   }
   if (header_timeout.count() <= 0 || idle_timeout.count() <= 0 || write_timeout.count() <= 0 ||
-      ws_idle_timeout.count() <= 0) {
+      ws_idle_timeout.count() <= 0 || body_timeout.count() <= 0) {
     return Invalid("timeouts must be above zero");
+  }
+  if (max_connections < 1 || max_connections_per_ip < 1) {
+    return Invalid("max_connections and max_connections_per_ip: must be at least 1");
+  }
+  if (retention_interval.count() < 1000) {
+    return Invalid("retention_interval: must be at least 1s");
+  }
+  if (require_api_key && allow_anonymous) {
+    return Invalid("require_api_key and allow_anonymous: both set; choose one");
+  }
+  for (size_t i = 0; i < allowed_hosts.size(); ++i) {
+    const std::string& h = allowed_hosts[i];
+    if (h.empty() || h.find_first_of(" /@\t") != std::string::npos) {
+      return Invalid("allowed_hosts[" + std::to_string(i) + "]: expected a host name such as "
+                     "runbox.lan, got '" + h + "'");
+    }
   }
   static const std::set<std::string> kLevels = {"trace", "debug", "info", "warn",
                                                 "error", "critical", "off"};
@@ -475,12 +531,14 @@ Status ApplyToml(const std::string& toml_text, const std::string& source_name,
         config->api_keys.push_back(k);
         ++i;
       }
-    } else if (key == "cors_origins" || key == "callback_allowlist") {
+    } else if (key == "cors_origins" || key == "callback_allowlist" || key == "allowed_hosts") {
       auto list = StringList(node, key);
       if (!list) {
         return std::move(list).error().Wrap(source_name);
       }
-      (key == "cors_origins" ? config->cors_origins : config->callback_allowlist) = *list;
+      (key == "cors_origins"         ? config->cors_origins
+       : key == "callback_allowlist" ? config->callback_allowlist
+                                     : config->allowed_hosts) = *list;
     } else {
       auto text = ScalarText(node, key);
       if (!text) {
@@ -512,6 +570,9 @@ Status ApplyEnvironment(const std::map<std::string, std::string>& env, ServerCon
       {"RUNBOX_PREPARED_BOXES", "prepared_boxes"},
       {"RUNBOX_MAX_BODY", "max_body"},
       {"RUNBOX_REQUIRE_API_KEY", "require_api_key"},
+      {"RUNBOX_ALLOW_ANONYMOUS", "allow_anonymous"},
+      {"RUNBOX_API_KEYS_FILE", "api_keys_file"},
+      {"RUNBOX_ALLOWED_HOSTS", "allowed_hosts"},
       {"RUNBOX_CORS_ORIGINS", "cors_origins"},
       {"RUNBOX_CALLBACK_ALLOWLIST", "callback_allowlist"},
       {"RUNBOX_LOG_LEVEL", "log_level"},
@@ -537,6 +598,44 @@ Status ApplyEnvironment(const std::map<std::string, std::string>& env, ServerCon
       }
       config->api_keys.push_back(*k);
     }
+  }
+  return OkStatus();
+}
+
+Status LoadApiKeysFile(ServerConfig* config) {
+  const std::string& path = config->api_keys_file;
+  if (path.empty()) {
+    return OkStatus();
+  }
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) {
+    return ErrnoError("api_keys_file " + path);
+  }
+  // As ssh does with private keys: a secret other users can read is no longer a secret.
+  if (st.st_mode & S_IROTH) {
+    return MakeError(ErrorCode::kPermissionDenied,
+                     "api_keys_file " + path + ": readable by every user of the host; "
+                     "chmod o-r it (0600 or 0640)");
+  }
+  RUNBOX_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
+  std::stringstream lines(text);
+  std::string line;
+  size_t n = 0;
+  size_t position = config->api_keys.size();
+  while (std::getline(lines, line)) {
+    ++n;
+    line = Trim(line);
+    if (line.empty() || line[0] == '#') {
+      continue;
+    }
+    auto k = ParseApiKeySpec(line, position);
+    if (!k) {
+      // The line holds a secret: name the line, never echo it.
+      return Invalid("api_keys_file " + path + ":" + std::to_string(n) +
+                     ": expected name:key[:rate[:burst]]");
+    }
+    config->api_keys.push_back(*k);
+    ++position;
   }
   return OkStatus();
 }

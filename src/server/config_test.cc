@@ -3,7 +3,11 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <atomic>
+#include <fstream>
 #include <thread>
 
 #include "server/config.h"
@@ -139,8 +143,8 @@ TEST(ServerConfigTest, EnvironmentAndFlagsOverrideFile) {
   ServeFlags flags;
   flags.config_file = path;
   flags.queue_size = 7;
-  flags.api_keys = {"ci:abc:1:2", "plainkey"};
   std::map<std::string, std::string> env = {{"RUNBOX_LISTEN", "127.0.0.1:2222"},
+                                            {"RUNBOX_API_KEYS", "ci:abc:1:2,plainkey"},
                                             {"RUNBOX_SLOTS", "4"},
                                             {"RUNBOX_CORS_ORIGINS", "https://x.test, *"}};
   auto c = LoadServerConfig(flags, env);
@@ -165,6 +169,90 @@ TEST(ServerConfigTest, EnvironmentAndFlagsOverrideFile) {
   ServeFlags missing;
   missing.config_file = "/nonexistent/runbox.toml";
   EXPECT_FALSE(LoadServerConfig(missing, {}));
+}
+
+// Issue 12: argv is world-readable (ps, /proc/PID/cmdline), so a key there is refused with an
+// error that says where keys go.
+TEST(ServerConfigTest, ApiKeyOnTheCommandLineIsRefused) {
+  ServeFlags flags;
+  flags.api_keys = {"ci:s3cret"};
+  auto c = LoadServerConfig(flags, {});
+  ASSERT_FALSE(c);
+  EXPECT_EQ(c.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_THAT(c.error().message, HasSubstr("--api-keys-file"));
+  EXPECT_THAT(c.error().message, HasSubstr("RUNBOX_API_KEYS"));
+  EXPECT_THAT(c.error().message, ::testing::Not(HasSubstr("s3cret")));
+}
+
+TEST(ServerConfigTest, ApiKeysFile) {
+  char path[] = "/tmp/runbox-keys-XXXXXX";
+  int fd = mkstemp(path);  // mode 0600
+  ASSERT_GE(fd, 0);
+  std::string text = "# ci runners\nci:abc:2:4\n\n  plainkey  \n";
+  ASSERT_EQ(write(fd, text.data(), text.size()), static_cast<ssize_t>(text.size()));
+  close(fd);
+  ServeFlags flags;
+  flags.api_keys_file = path;
+  auto c = LoadServerConfig(flags, {});
+  ASSERT_TRUE(c) << c.error().message;
+  ASSERT_EQ(c->api_keys.size(), 2u);
+  EXPECT_EQ(c->api_keys[0].name, "ci");
+  EXPECT_EQ(c->api_keys[0].key, "abc");
+  EXPECT_DOUBLE_EQ(c->api_keys[0].rate_per_second, 2);
+  EXPECT_EQ(c->api_keys[1].key, "plainkey");
+  // Keys configured means keys required, unless the operator says otherwise.
+  EXPECT_TRUE(c->keys_required());
+  flags.allow_anonymous = true;
+  auto anon = LoadServerConfig(flags, {});
+  ASSERT_TRUE(anon) << anon.error().message;
+  EXPECT_FALSE(anon->keys_required());
+  // From the environment too.
+  auto env = LoadServerConfig(ServeFlags{}, {{"RUNBOX_API_KEYS_FILE", path}});
+  ASSERT_TRUE(env) << env.error().message;
+  EXPECT_EQ(env->api_keys.size(), 2u);
+  // A key file every user can read is refused, like ssh refuses such a private key.
+  ASSERT_EQ(chmod(path, 0644), 0);
+  auto open = LoadServerConfig(flags, {});
+  ASSERT_FALSE(open);
+  EXPECT_THAT(open.error().message, HasSubstr("readable by every user"));
+  // A bad line names the file and line, never the secret on it.
+  ASSERT_EQ(chmod(path, 0600), 0);
+  std::ofstream(path) << "ok:key\na:b:notanumber:secretpart\n";
+  auto bad = LoadServerConfig(flags, {});
+  unlink(path);
+  ASSERT_FALSE(bad);
+  EXPECT_THAT(bad.error().message, HasSubstr(std::string(path) + ":2"));
+  EXPECT_THAT(bad.error().message, ::testing::Not(HasSubstr("secretpart")));
+}
+
+TEST(ServerConfigTest, NewSettingsFromToml) {
+  ServerConfig c;
+  Status s = ApplyToml(R"(
+body_timeout = "5s"
+max_connections = 100
+max_connections_per_ip = 10
+allow_anonymous = true
+allowed_hosts = ["runbox.lan"]
+retention_max_age = "2d"
+retention_max_bytes = "512M"
+retention_interval = "1m"
+)",
+                       "t.toml", &c);
+  ASSERT_TRUE(s) << s.error().message;
+  EXPECT_EQ(c.body_timeout, std::chrono::milliseconds(5000));
+  EXPECT_EQ(c.max_connections, 100u);
+  EXPECT_EQ(c.max_connections_per_ip, 10u);
+  EXPECT_TRUE(c.allow_anonymous);
+  EXPECT_EQ(c.allowed_hosts, std::vector<std::string>{"runbox.lan"});
+  EXPECT_EQ(c.retention_max_age, std::chrono::milliseconds(2LL * 24 * 3600 * 1000));
+  EXPECT_EQ(c.retention_max_bytes, 512ull << 20);
+  EXPECT_EQ(c.retention_interval, std::chrono::milliseconds(60000));
+  EXPECT_TRUE(c.Validate());
+  c.require_api_key = true;
+  c.api_keys = {{"a", "k", 0, 0}};
+  Status both = c.Validate();
+  ASSERT_FALSE(both);
+  EXPECT_THAT(both.error().message, HasSubstr("allow_anonymous"));
 }
 
 TEST(ServerConfigTest, EnvApiKeysAndBadValues) {

@@ -1,9 +1,20 @@
 #pragma once
-// HttpServer: the only part of runbox that knows Boost.Beast. It accepts TCP connections, reads
-// HTTP/1.1 requests under a body limit (413) and timeouts (a slow client cannot hold a connection
-// open: the whole request must arrive within header_timeout, an idle keep-alive connection is
-// closed after idle_timeout, a client that does not read its answer after write_timeout),
-// upgrades WebSocket requests, and hands everything else to the Router as plain values.
+// HttpServer: the only part of runbox that knows Beast. It accepts TCP connections, reads
+// HTTP/1.1 requests under a body limit (413) and timeouts, upgrades WebSocket requests, and hands
+// everything else to the Router as plain values.
+//
+// Greedy and slow clients (issue 12):
+// - every request on a connection, not only the first, must send its headers within
+//   header_timeout of its first byte and its body within body_timeout after that, else it gets a
+//   408 that really reaches it; a keep-alive connection idle for idle_timeout is closed; a client
+//   that does not read its answer within write_timeout is dropped;
+// - at most max_connections connections in all and max_connections_per_ip from one address;
+//   beyond them a connection gets a 503 and is closed;
+// - an answer that ends a connection (413, 408, 400, Connection: close) is followed by a
+//   lingering close: the send side is shut down and the rest of the request is read and
+//   discarded for a bounded time, so the client reads the answer instead of a TCP reset;
+// - when accept() fails (descriptors exhausted), accepting backs off from 10 ms doubling to 1 s
+//   and logs once per episode instead of spinning.
 //
 // Thread-safety: Start/StopAccepting/Stop from one controlling thread; Put from any thread.
 
@@ -11,6 +22,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "base/result.h"
 #include "server/router.h"
@@ -25,6 +37,11 @@ struct HttpServerOptions {
   std::chrono::milliseconds header_timeout{10000};
   std::chrono::milliseconds idle_timeout{60000};
   std::chrono::milliseconds write_timeout{30000};
+  std::chrono::milliseconds body_timeout{30000};
+  size_t max_connections = 512;
+  size_t max_connections_per_ip = 64;
+  // host:port entries a callback PUT may go to (ServerConfig::callback_allowlist).
+  std::vector<std::string> callback_allowlist;
 };
 
 class HttpServer {
@@ -45,8 +62,13 @@ class HttpServer {
   void Stop(std::chrono::milliseconds grace = std::chrono::milliseconds(5000));
 
   // Sends `PUT url` with a JSON body, asynchronously, at most 5 s, no redirects, result only
-  // logged (Judge0 callbacks). Only http:// URLs.
+  // logged (Judge0 callbacks). Only http:// URLs on callback_allowlist: the URL is parsed once
+  // (server/url.h), its host resolved once, and the request, built from the parsed parts, goes
+  // to exactly the address that resolved.
   void Put(const std::string& url, const std::string& body);
+
+  // Open connections now (HTTP and WebSocket), for tests.
+  size_t connections() const;
 
   struct Impl;
 

@@ -6,15 +6,22 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
+#include <condition_variable>
 #include <filesystem>
+#include <fstream>
 #include <future>
+#include <sstream>
 #include <thread>
 
 #include "server/codec.h"
@@ -90,11 +97,16 @@ class ServerFixture : public ::testing::Test {
     return res;
   }
 
+  size_t server_connections() const;
+
   std::string dir_;
+  std::ostringstream log_;
   engine::testing::FakeEngine* engine_ = nullptr;
   std::unique_ptr<Server> server_;
   uint16_t port_ = 0;
 };
+
+size_t ServerFixture::server_connections() const { return server_->connections(); }
 
 const char* kEcho = R"({"language":"echo","files":[{"name":"m","content":"x"}],"stdin":"hi\n"})";
 
@@ -295,6 +307,471 @@ TEST_F(ServerFixture, Judge0CallbackIsDelivered) {
   EXPECT_EQ(j["token"], json::parse(r.body())["token"]);
   EXPECT_EQ(j["stdout"], Base64Encode("cb"));
   EXPECT_EQ(j["status"]["id"], 3);
+}
+
+
+// --- issue 12: a hardened server around the hardened box --------------------------------------
+
+namespace issue12 {
+
+// A listener on loopback that records every byte it receives, on every connection, answering
+// each request it sees with 200. Stands in for a Judge0 client's callback endpoint.
+class RecordingListener {
+ public:
+  explicit RecordingListener(const std::string& address = "127.0.0.1")
+      : acceptor_(ioc_, tcp::endpoint(net::ip::make_address(address), 0)) {
+    port_ = acceptor_.local_endpoint().port();
+    thread_ = std::thread([this] { Loop(); });
+  }
+  ~RecordingListener() {
+    stop_ = true;
+    beast::error_code ec;
+    // Wake the blocking accept with a connection of our own.
+    tcp::socket s(ioc_);
+    s.connect(acceptor_.local_endpoint(), ec);
+    thread_.join();
+  }
+  uint16_t port() const { return port_; }
+  // Everything received so far, once at least `requests` requests have arrived (or after `wait`).
+  std::string Received(size_t requests, std::chrono::milliseconds wait) {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait_for(lock, wait, [&] { return requests_ >= requests; });
+    return data_;
+  }
+
+ private:
+  void Loop() {
+    while (!stop_) {
+      beast::error_code ec;
+      tcp::socket s(ioc_);
+      acceptor_.accept(s, ec);
+      if (ec || stop_) {
+        return;
+      }
+      std::string got;
+      char buf[4096];
+      // Read until the peer is quiet for 300 ms: a smuggled second request would follow the first.
+      s.non_blocking(false);
+      timeval tv{0, 300000};
+      setsockopt(s.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+      for (;;) {
+        ssize_t n = ::recv(s.native_handle(), buf, sizeof buf, 0);
+        if (n <= 0) {
+          break;
+        }
+        got.append(buf, static_cast<size_t>(n));
+        if (got.find("\r\n\r\n") != std::string::npos) {
+          std::string ok = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+          (void)::send(s.native_handle(), ok.data(), ok.size(), MSG_NOSIGNAL);
+        }
+      }
+      std::lock_guard<std::mutex> lock(mu_);
+      data_ += got;
+      size_t pos = 0;
+      while ((pos = got.find(" HTTP/1.1\r\n", pos)) != std::string::npos) {
+        ++requests_;
+        pos += 10;
+      }
+      cv_.notify_all();
+    }
+  }
+
+  net::io_context ioc_;
+  tcp::acceptor acceptor_;
+  uint16_t port_ = 0;
+  std::thread thread_;
+  std::atomic<bool> stop_{false};
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::string data_;
+  size_t requests_ = 0;
+};
+
+}  // namespace issue12
+
+TEST_F(ServerFixture, CallbackUrlCannotSplitTheRequest) {
+  issue12::RecordingListener listener;
+  std::string base = "http://127.0.0.1:" + std::to_string(listener.port());
+  ServerConfig cfg;
+  cfg.callback_allowlist = {"127.0.0.1:" + std::to_string(listener.port())};
+  Start(cfg);
+  // CR/LF, a space, a tab, NUL and a non-ASCII byte: each refused at submission, so nothing is
+  // ever sent for them.
+  const std::vector<std::string> hostile = {
+      base + "/done HTTP/1.1\r\nX-Injected: 1\r\n\r\nDELETE /smuggled HTTP/1.1\r\nHost: x\r\n\r\n",
+      base + "/done\nDELETE /smuggled",
+      base + "/a b",
+      base + "/a\tb",
+      base + "/caf\xc3\xa9",
+      base + std::string("/nul\0x", 6),
+      "http://user@127.0.0.1:" + std::to_string(listener.port()) + "/done",
+      "http://127.0.0.1:" + std::to_string(listener.port()) + "\\@evil.test/",
+  };
+  for (const auto& url : hostile) {
+    json body = {{"source_code", "x"}, {"language_id", 75}, {"callback_url", url}};
+    auto r = Request(http::verb::post, "/submissions", body.dump());
+    EXPECT_EQ(r.result_int(), 422) << json(url).dump() << " " << r.body();
+  }
+  // A fragment is cut by the check and by the sender alike: the PUT goes to /done, and the
+  // request line carries no '#'.
+  json ok = {{"source_code", "x"},
+             {"language_id", 75},
+             {"stdin", "cb"},
+             {"callback_url", base + "/done?x=1#frag DELETE /smuggled"}};
+  auto r = Request(http::verb::post, "/submissions", ok.dump());
+  EXPECT_EQ(r.result_int(), 422) << "a space in the fragment is still a space: " << r.body();
+  ok["callback_url"] = base + "/done?x=1#frag";
+  r = Request(http::verb::post, "/submissions", ok.dump());
+  ASSERT_EQ(r.result_int(), 201) << r.body();
+  std::string got = listener.Received(1, std::chrono::seconds(10));
+  EXPECT_THAT(got, HasSubstr("PUT /done?x=1 HTTP/1.1\r\n"));
+  EXPECT_THAT(got, ::testing::Not(HasSubstr("#")));
+  EXPECT_THAT(got, ::testing::Not(HasSubstr("smuggled")));
+  EXPECT_THAT(got, ::testing::Not(HasSubstr("X-Injected")));
+  size_t puts = 0;
+  for (size_t p = got.find("PUT "); p != std::string::npos; p = got.find("PUT ", p + 1)) {
+    ++puts;
+  }
+  EXPECT_EQ(puts, 1u) << got;
+}
+
+TEST_F(ServerFixture, CallbackToIpv6LoopbackArrives) {
+  std::unique_ptr<issue12::RecordingListener> listener;
+  try {
+    listener = std::make_unique<issue12::RecordingListener>("::1");
+  } catch (const std::exception& e) {
+    GTEST_SKIP() << "no IPv6 loopback here: " << e.what();
+  }
+  std::string hp = "[::1]:" + std::to_string(listener->port());
+  ServerConfig cfg;
+  cfg.callback_allowlist = {hp};
+  Start(cfg);
+  json body = {{"source_code", "x"},
+               {"language_id", 75},
+               {"stdin", "v6"},
+               {"callback_url", "http://" + hp + "/v6done"}};
+  auto r = Request(http::verb::post, "/submissions", body.dump());
+  ASSERT_EQ(r.result_int(), 201) << r.body();
+  std::string got = listener->Received(1, std::chrono::seconds(10));
+  EXPECT_THAT(got, HasSubstr("PUT /v6done HTTP/1.1\r\n"));
+  EXPECT_THAT(got, HasSubstr("Host: " + hp + "\r\n"));
+}
+
+// Keys configured means keys required; the key never reaches the access log.
+TEST_F(ServerFixture, KeysAreRequiredAndNeverLogged) {
+  auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(log_);
+  auto previous = spdlog::default_logger();
+  spdlog::set_default_logger(std::make_shared<spdlog::logger>("test", sink));
+  spdlog::set_level(spdlog::level::info);
+  ServerConfig cfg;
+  cfg.api_keys = {{"ci", "s3cr3tKEY", 0, 0}};
+  Start(cfg);
+  EXPECT_EQ(Request(http::verb::get, "/api/v1/languages").result_int(), 401);
+  EXPECT_EQ(Request(http::verb::get, "/api/v1/languages?api_key=s3cr3tKEY").result_int(), 200);
+  EXPECT_EQ(Request(http::verb::get, "/api/v1/languages?x=1&api_key=s3cr3tKEY&token=s3cr3tKEY")
+                .result_int(),
+            200);
+  server_.reset();
+  spdlog::set_default_logger(previous);
+  spdlog::set_level(spdlog::level::warn);
+  std::string logged = log_.str();
+  EXPECT_THAT(logged, HasSubstr("/api/v1/languages?api_key=*** 200"));
+  EXPECT_THAT(logged, HasSubstr("?x=1&api_key=***&token=***"));
+  EXPECT_THAT(logged, ::testing::Not(HasSubstr("s3cr3tKEY")));
+}
+
+TEST_F(ServerFixture, AllowAnonymousKeepsAnonymousCallers) {
+  ServerConfig cfg;
+  cfg.api_keys = {{"ci", "k", 0, 0}};
+  cfg.allow_anonymous = true;
+  Start(cfg);
+  EXPECT_EQ(Request(http::verb::get, "/api/v1/languages").result_int(), 200);
+  auto wrong = Request(http::verb::get, "/api/v1/languages?api_key=nope");
+  EXPECT_EQ(wrong.result_int(), 403);
+}
+
+namespace issue12 {
+
+tcp::socket Connect(net::io_context& ioc, uint16_t port) {
+  tcp::socket s(ioc);
+  s.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port));
+  return s;
+}
+
+// Reads one response; ec is set when the connection ended first (a reset, an EOF).
+http::response<http::string_body> ReadResponse(tcp::socket& s, beast::error_code& ec) {
+  beast::flat_buffer buf;
+  http::response<http::string_body> res;
+  http::read(s, buf, res, ec);
+  return res;
+}
+
+}  // namespace issue12
+
+// A 413 must be read by the client, not lost to a reset: the server lingers, reading and
+// discarding the rest of the body, before it closes.
+TEST_F(ServerFixture, BodyTooLargeIsReceivedByTheClient) {
+  ServerConfig cfg;
+  cfg.max_body_bytes = 4096;
+  Start(cfg);
+  for (const char* path : {"/api/v1/runs", "/api/v2/execute", "/submissions"}) {
+    net::io_context ioc;
+    tcp::socket s = issue12::Connect(ioc, port_);
+    const size_t body = 8 << 20;
+    std::string head = std::string("POST ") + path +
+                       " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                       "Content-Length: " + std::to_string(body) + "\r\n\r\n";
+    net::write(s, net::buffer(head));
+    // The client keeps sending its body while the answer is already on its way, as curl does.
+    std::thread sender([&] {
+      std::string chunk(64 * 1024, 'x');
+      beast::error_code ec;
+      for (size_t sent = 0; sent < body && !ec; sent += chunk.size()) {
+        net::write(s, net::buffer(chunk), ec);
+      }
+    });
+    beast::error_code ec;
+    auto res = issue12::ReadResponse(s, ec);
+    sender.join();
+    ASSERT_FALSE(ec) << path << ": " << ec.message();
+    EXPECT_EQ(res.result_int(), 413) << path;
+    json j = json::parse(res.body(), nullptr, false);
+    if (std::string(path) == "/api/v1/runs") {
+      EXPECT_EQ(j["error"]["code"], "payload_too_large") << res.body();
+    }
+  }
+}
+
+// Every request on a keep-alive connection gets the header time-out, and the 408 arrives.
+TEST_F(ServerFixture, SlowlorisOnTheSecondRequestGets408) {
+  ServerConfig cfg;
+  cfg.header_timeout = std::chrono::milliseconds(400);
+  cfg.idle_timeout = std::chrono::milliseconds(60000);
+  Start(cfg);
+  net::io_context ioc;
+  tcp::socket s = issue12::Connect(ioc, port_);
+  auto first = Request(http::verb::get, "/healthz", "", &s);
+  ASSERT_EQ(first.result_int(), 200);
+  net::write(s, net::buffer(std::string("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n")));
+  auto start = std::chrono::steady_clock::now();
+  std::thread trickle([&] {
+    // One byte every 100 ms: never a whole header, always some traffic.
+    for (int i = 0; i < 30; ++i) {
+      beast::error_code ec;
+      net::write(s, net::buffer(std::string("X")), ec);
+      if (ec) {
+        return;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  });
+  beast::error_code ec;
+  auto res = issue12::ReadResponse(s, ec);
+  auto took = std::chrono::steady_clock::now() - start;
+  beast::error_code ignored;
+  s.shutdown(tcp::socket::shutdown_both, ignored);
+  trickle.join();
+  ASSERT_FALSE(ec) << ec.message();
+  EXPECT_EQ(res.result_int(), 408);
+  EXPECT_EQ(json::parse(res.body())["error"]["code"], "request_timeout");
+  EXPECT_LT(took, std::chrono::seconds(2));
+}
+
+TEST_F(ServerFixture, SlowBodyGets408) {
+  ServerConfig cfg;
+  cfg.body_timeout = std::chrono::milliseconds(400);
+  Start(cfg);
+  net::io_context ioc;
+  tcp::socket s = issue12::Connect(ioc, port_);
+  net::write(s, net::buffer(std::string(
+                    "POST /api/v1/runs HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                    "Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"lang")));
+  beast::error_code ec;
+  auto res = issue12::ReadResponse(s, ec);
+  ASSERT_FALSE(ec) << ec.message();
+  EXPECT_EQ(res.result_int(), 408);
+}
+
+TEST_F(ServerFixture, ConnectionCapsPerClientAndInTotal) {
+  ServerConfig cfg;
+  cfg.max_connections_per_ip = 2;
+  Start(cfg);
+  net::io_context ioc;
+  std::vector<tcp::socket> held;
+  held.push_back(issue12::Connect(ioc, port_));
+  held.push_back(issue12::Connect(ioc, port_));
+  for (int i = 0; i < 100 && server_connections() < 2; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  tcp::socket third = issue12::Connect(ioc, port_);
+  beast::error_code ec;
+  auto res = issue12::ReadResponse(third, ec);
+  ASSERT_FALSE(ec) << ec.message();
+  EXPECT_EQ(res.result_int(), 503);
+  EXPECT_EQ(json::parse(res.body())["error"]["code"], "too_many_connections");
+  // A held connection still works, and once one closes a new one is served.
+  auto ok = Request(http::verb::get, "/healthz", "", &held[0]);
+  EXPECT_EQ(ok.result_int(), 200);
+  held.pop_back();
+  for (int i = 0; i < 100 && server_connections() > 1; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(Request(http::verb::get, "/healthz").result_int(), 200);
+  held.clear();
+  server_.reset();
+
+  ServerConfig total;
+  total.max_connections = 1;
+  Start(total);
+  tcp::socket one = issue12::Connect(ioc, port_);
+  for (int i = 0; i < 100 && server_connections() < 1; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  tcp::socket two = issue12::Connect(ioc, port_);
+  auto refused = issue12::ReadResponse(two, ec);
+  ASSERT_FALSE(ec) << ec.message();
+  EXPECT_EQ(refused.result_int(), 503);
+}
+
+// DNS rebinding and cross-site pages: a server on loopback answers only its own names, and a
+// page on another origin can neither open a WebSocket nor POST to it.
+TEST_F(ServerFixture, CrossSiteRequestsAreRefused) {
+  ServerConfig cfg;
+  cfg.allowed_hosts = {"runbox.lan"};
+  Start(cfg);
+  auto with = [&](http::verb method, const std::string& target, const std::string& body,
+                  std::vector<std::pair<std::string, std::string>> headers) {
+    net::io_context ioc;
+    tcp::socket s = issue12::Connect(ioc, port_);
+    http::request<http::string_body> req(method, target, 11);
+    req.set(http::field::host, "127.0.0.1:" + std::to_string(port_));
+    for (auto& [k, v] : headers) {
+      req.set(k, v);
+    }
+    req.body() = body;
+    req.prepare_payload();
+    http::write(s, req);
+    beast::error_code ec;
+    return issue12::ReadResponse(s, ec);
+  };
+  std::string port = std::to_string(port_);
+  EXPECT_EQ(with(http::verb::get, "/api/v1/languages", "", {{"Host", "attacker.test:" + port}})
+                .result_int(),
+            421);
+  for (const char* h : {"localhost", "127.0.0.1", "[::1]", "runbox.lan", "LOCALHOST:1"}) {
+    EXPECT_EQ(with(http::verb::get, "/api/v1/languages", "", {{"Host", h}}).result_int(), 200)
+        << h;
+  }
+  // A cross-site POST, whatever its type.
+  auto evil = with(http::verb::post, "/api/v1/runs", kEcho,
+                   {{"Origin", "https://attacker.test"}, {"Content-Type", "application/json"}});
+  EXPECT_EQ(evil.result_int(), 403);
+  auto evil_piston = with(http::verb::post, "/api/v2/execute",
+                          R"({"language":"echo","files":[{"content":"x"}]})",
+                          {{"Origin", "null"}, {"Content-Type", "text/plain"}});
+  EXPECT_EQ(evil_piston.result_int(), 403);
+  // Simple body types where the endpoint takes JSON, even without an Origin.
+  for (const char* type : {"text/plain", "application/x-www-form-urlencoded",
+                           "multipart/form-data; boundary=x"}) {
+    auto r = with(http::verb::post, "/api/v1/runs", kEcho, {{"Content-Type", type}});
+    EXPECT_EQ(r.result_int(), 415) << type;
+  }
+  // The same page's own requests (same origin) work.
+  auto same = with(http::verb::post, "/api/v1/runs", kEcho,
+                   {{"Origin", "http://127.0.0.1:" + port},
+                    {"Content-Type", "application/json"}});
+  EXPECT_EQ(same.result_int(), 200) << same.body();
+
+  // WebSocket upgrades check Origin too.
+  auto upgrade = [&](const std::string& origin) {
+    net::io_context ioc;
+    tcp::socket s = issue12::Connect(ioc, port_);
+    http::request<http::string_body> req(http::verb::get, "/api/v1/ws/run", 11);
+    req.set(http::field::host, "127.0.0.1:" + port);
+    req.set(http::field::upgrade, "websocket");
+    req.set(http::field::connection, "upgrade");
+    req.set(http::field::sec_websocket_key, "dGhlIHNhbXBsZSBub25jZQ==");
+    req.set(http::field::sec_websocket_version, "13");
+    if (!origin.empty()) {
+      req.set(http::field::origin, origin);
+    }
+    http::write(s, req);
+    beast::flat_buffer buf;
+    http::response_parser<http::empty_body> p;
+    p.skip(true);
+    beast::error_code ec;
+    http::read_header(s, buf, p, ec);
+    return ec ? -1 : static_cast<int>(p.get().result_int());
+  };
+  EXPECT_EQ(upgrade("https://attacker.test"), 403);
+  EXPECT_EQ(upgrade("http://127.0.0.1:" + port), 101);
+  EXPECT_EQ(upgrade(""), 101);
+}
+
+TEST_F(ServerFixture, SecondServerOnTheSameDataDirIsRefused) {
+  Start();
+  ServerConfig cfg;
+  cfg.listen = "127.0.0.1:0";
+  cfg.data_dir = dir_ + "/data";
+  auto second = Server::Create(cfg, std::make_unique<engine::testing::FakeEngine>(1));
+  ASSERT_FALSE(second);
+  EXPECT_THAT(second.error().message, HasSubstr(dir_ + "/data"));
+  EXPECT_THAT(second.error().message, HasSubstr("another runbox server"));
+}
+
+// The disk fills between storing a job and storing its result: the run-and-wait still gets a
+// truthful final answer, pollers see the job done, health says 503 with the reason, and new
+// submissions get 507 storage_full. A 1 MiB tmpfs is the data dir; the test unmounts it.
+TEST_F(ServerFixture, DiskFullNeverLeavesAJobRunning) {
+  if (geteuid() != 0) {
+    GTEST_SKIP() << "mounting a small tmpfs needs root";
+  }
+  std::string data = dir_ + "/data";
+  std::filesystem::create_directories(data);
+  ASSERT_EQ(mount("tmpfs", data.c_str(), "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=0700"), 0)
+      << strerror(errno);
+  struct Unmount {
+    std::string dir;
+    ~Unmount() { umount2(dir.c_str(), MNT_DETACH); }
+  } unmount{data};
+  Start();
+  std::string slow = R"({"language":"slow","files":[{"name":"m","content":""}]})";
+  auto reply = std::async(std::launch::async, [&] {
+    return Request(http::verb::post, "/api/v1/runs", slow);
+  });
+  engine_->WaitForSlow(1);
+  {
+    // Fill the file system to the last block.
+    std::ofstream filler(data + "/filler", std::ios::binary);
+    std::string block(4096, 'f');
+    while (filler.write(block.data(), block.size())) {
+    }
+  }
+  engine_->OpenGate();
+  auto r = reply.get();
+  json j = json::parse(r.body(), nullptr, false);
+  if (r.result_int() == 200) {
+    EXPECT_EQ(j["state"], "done") << r.body();
+    EXPECT_EQ(j["status"], "SE") << r.body();
+    EXPECT_THAT(r.body(), HasSubstr("disk is full"));
+    std::string id = j["id"];
+    auto polled = json::parse(Request(http::verb::get, "/api/v1/jobs/" + id).body());
+    EXPECT_EQ(polled["state"], "done") << polled.dump();
+  } else {
+    EXPECT_EQ(r.result_int(), 507) << r.body();
+  }
+  auto health = Request(http::verb::get, "/healthz");
+  EXPECT_EQ(health.result_int(), 503) << health.body();
+  EXPECT_EQ(json::parse(health.body())["status"], "storage_full") << health.body();
+  auto refused = Request(http::verb::post, "/api/v1/jobs", kEcho);
+  EXPECT_EQ(refused.result_int(), 507) << refused.body();
+  EXPECT_EQ(json::parse(refused.body())["error"]["code"], "storage_full") << refused.body();
+  EXPECT_THAT(refused.body(), HasSubstr("disk is full"));
+  // Space back: healthy again, submissions work.
+  std::filesystem::remove(data + "/filler");
+  EXPECT_EQ(Request(http::verb::get, "/healthz").result_int(), 200);
+  EXPECT_EQ(Request(http::verb::post, "/api/v1/runs", kEcho).result_int(), 200);
+  server_.reset();
 }
 
 }  // namespace

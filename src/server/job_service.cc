@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cerrno>
 #include <chrono>
 #include <memory>
 
@@ -172,11 +173,41 @@ void JobService::Finished(const std::string& id, Result<engine::JobResult> resul
   spdlog::info("run id={} language={} status={} queue_ms={:.0f} run_ms={:.0f}", id,
                language, status, queue_wait_s * 1000,
                run_s * 1000);
-  Status s = store_->MarkDone(id, Dump(result_json), NowUnixMs());
-  if (!s) {
-    spdlog::error("job {}: cannot store the result: {}", id, s.error().message);
+  int64_t finished_at = NowUnixMs();
+  std::string result_text = Dump(result_json);
+  Status s = store_->MarkDone(id, result_text, finished_at);
+  Result<store::JobRecord> record = s ? store_->GetJob(id) : Result<store::JobRecord>(s.error());
+  if (!record) {
+    // The store refused the result (a full disk) or cannot read it back. The job still ends
+    // now, as SE, from memory: whoever waits and every poller see "done" with the reason, and
+    // FlushUnstored() writes the same record later, so the answer never changes. (The run's
+    // own result is not kept: a result only some clients ever saw is not one to promise.)
+    // Answering "running" would leave every poller polling forever.
+    spdlog::error("job {}: cannot store the result ({}); it ends as SE, kept in memory until "
+                  "the store takes it",
+                  id, record.error().message);
+    bool full = record.error().sys_errno == ENOSPC;
+    result_text = Dump(ErrorResult(
+        std::string("the job ran, but its result could not be stored: ") +
+        (full ? "the server's disk is full" : record.error().message)));
+    metrics_->RecordRejected("storage_full");
+    store::JobRecord mem;
+    auto stored = store_->GetJob(id);
+    if (stored) {
+      mem = *stored;
+    } else {
+      mem.id = id;
+      mem.request_json = "{}";
+    }
+    mem.state = store::JobState::kDone;
+    mem.result_json = result_text;
+    mem.finished_at_ms = finished_at;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      unstored_[id] = mem;
+    }
+    record = mem;
   }
-  Result<store::JobRecord> record = store_->GetJob(id);
   if (record) {
     std::vector<FinishListener> listeners;
     {
@@ -247,11 +278,54 @@ Status JobService::SubmitInteractive(
   return s;
 }
 
-Result<store::JobRecord> JobService::Get(const std::string& id) { return store_->GetJob(id); }
+Result<store::JobRecord> JobService::Get(const std::string& id) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = unstored_.find(id);
+    if (it != unstored_.end()) {
+      return it->second;
+    }
+  }
+  return store_->GetJob(id);
+}
 
 Result<std::vector<std::optional<store::JobRecord>>> JobService::GetMany(
     const std::vector<std::string>& ids) {
-  return store_->GetJobs(ids);
+  RUNBOX_ASSIGN_OR_RETURN(auto records, store_->GetJobs(ids));
+  std::lock_guard<std::mutex> lock(mu_);
+  for (size_t i = 0; i < ids.size() && i < records.size(); ++i) {
+    auto it = unstored_.find(ids[i]);
+    if (it != unstored_.end()) {
+      records[i] = it->second;
+    }
+  }
+  return records;
+}
+
+size_t JobService::FlushUnstored() {
+  std::map<std::string, store::JobRecord> pending;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    pending = unstored_;
+  }
+  for (const auto& [id, record] : pending) {
+    Status s = store_->MarkDone(id, record.result_json, record.finished_at_ms);
+    if (s || s.error().code == ErrorCode::kNotFound) {
+      std::lock_guard<std::mutex> lock(mu_);
+      unstored_.erase(id);
+      if (s) {
+        spdlog::info("job {}: result stored after all", id);
+      }
+    }
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  return unstored_.size();
+}
+
+Result<store::Store::PruneStats> JobService::Prune(std::chrono::milliseconds max_age,
+                                                   uint64_t max_bytes) {
+  int64_t before = max_age.count() > 0 ? NowUnixMs() - max_age.count() : 0;
+  return store_->PruneJobs(before, max_bytes);
 }
 
 std::vector<engine::LanguageInfo> JobService::Languages() {
@@ -317,7 +391,16 @@ void JobService::AddFinishListener(FinishListener listener) {
   listeners_.push_back(std::move(listener));
 }
 
-std::vector<std::string> JobService::Shutdown() { return queue_->Shutdown(); }
+std::vector<std::string> JobService::Shutdown() {
+  auto not_started = queue_->Shutdown();
+  size_t left = FlushUnstored();
+  if (left > 0) {
+    spdlog::error("{} finished job(s) could not be stored (disk full?); after the restart they "
+                  "show as failed",
+                  left);
+  }
+  return not_started;
+}
 
 QueueGauges JobService::Gauges() const {
   QueueGauges g;

@@ -5,12 +5,19 @@
 // shutdown or a crash never loses it: Recover() re-queues stored queued jobs at start and marks
 // the ones a crash interrupted as failed with a message saying so.
 //
+// A job ends truthfully even when the store refuses its result (a full disk): the finished
+// record is kept in memory, answered from there (run-and-wait, polls, callbacks) and written to
+// the store again by FlushUnstored() until it sticks. A job never stays "running" for its
+// pollers because a write failed.
+//
 // Thread-safety: every method may be called from any thread.
 
 #include <nlohmann/json.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -65,8 +72,16 @@ class JobService {
   // Every finished stored job, after it is stored (Judge0 callbacks).
   void AddFinishListener(FinishListener listener);
 
-  // Stops the queue: running jobs finish, waiting ones stay stored as queued.
+  // Stops the queue: running jobs finish, waiting ones stay stored as queued. Then tries once
+  // more to store the results kept in memory.
   std::vector<std::string> Shutdown();
+
+  // Writes results the store refused before; returns how many are still only in memory.
+  size_t FlushUnstored();
+  // Retention: Store::PruneJobs with "now - max_age" (0: no age limit) and max_bytes.
+  Result<store::Store::PruneStats> Prune(std::chrono::milliseconds max_age, uint64_t max_bytes);
+  // The store's CheckWritable() (health).
+  Status CheckWritable() { return store_->CheckWritable(); }
 
   QueueGauges Gauges() const;
   size_t QueueFree() const;
@@ -89,6 +104,8 @@ class JobService {
   std::mutex mu_;
   std::vector<FinishListener> listeners_;
   std::optional<std::vector<engine::LanguageInfo>> languages_;
+  // Finished jobs whose final record the store refused, by id (under mu_).
+  std::map<std::string, store::JobRecord> unstored_;
   std::atomic<size_t> interactive_{0};
 };
 

@@ -19,6 +19,7 @@
 #include "base/files.h"
 #include "server/api.h"
 #include "server/judge0_codec.h"
+#include "server/url.h"
 
 namespace runbox::server {
 namespace {
@@ -238,23 +239,14 @@ std::vector<std::string> ShellWords(const std::string& s) {
 }
 
 bool CallbackAllowed(const ServerConfig& config, const std::string& url) {
-  if (url.rfind("http://", 0) != 0) {
+  // One parser for this check and for the sender (server/url.h): CR/LF, spaces, non-ASCII,
+  // userinfo and backslashes are refused, and both drop the fragment, so the host checked here
+  // is the host the PUT goes to and the target cannot smuggle headers or a second request.
+  auto parsed = ParseHttpUrl(url);
+  if (!parsed || parsed->scheme != "http") {
     return false;  // only plain HTTP to an allow-listed host:port; no redirects are followed
   }
-  std::string rest = url.substr(7);
-  std::string hostport = rest.substr(0, rest.find_first_of("/?#"));
-  if (hostport.find('@') != std::string::npos) {
-    return false;
-  }
-  if (hostport.find(':') == std::string::npos) {
-    hostport += ":80";
-  }
-  for (const auto& allowed : config.callback_allowlist) {
-    if (ToLower(allowed) == ToLower(hostport)) {
-      return true;
-    }
-  }
-  return false;
+  return CallbackAllowlisted(config.callback_allowlist, *parsed);
 }
 
 }  // namespace
@@ -747,9 +739,14 @@ void Create(ApiContext& ctx, const HttpRequest& req, Respond respond) {
   if (!wait) {
     auto id = ctx.jobs->Submit(job, extras);
     if (!id) {
-      respond(J0Error(id.error().code == ErrorCode::kInternal ? 500 : 503,
-                      id.error().code == ErrorCode::kResourceExhausted ? "queue is full"
-                                                                        : id.error().message));
+      // A full disk says so (507), not "queue is full".
+      bool disk_full = id.error().sys_errno == ENOSPC;
+      respond(J0Error(disk_full                                  ? 507
+                      : id.error().code == ErrorCode::kInternal ? 500
+                                                                 : 503,
+                      disk_full || id.error().code != ErrorCode::kResourceExhausted
+                          ? id.error().message
+                          : "queue is full"));
       return;
     }
     respond(JsonResponse(201, json{{"token", *id}}));
@@ -937,7 +934,8 @@ void SendCallback(ApiContext& ctx, const store::JobRecord& record) {
   }
   // Checked again here: the allowlist may have shrunk since the job was accepted.
   if (!CallbackAllowed(*ctx.config, url)) {
-    spdlog::warn("job {}: callback to {} skipped: not on the allowlist", record.id, url);
+    spdlog::warn("job {}: callback to {} skipped: not on the allowlist", record.id,
+                 RedactUrl(url));
     return;
   }
   json s;

@@ -8,6 +8,8 @@
 #include <memory>
 #include <mutex>
 
+#include "server/url.h"
+
 namespace runbox::server {
 namespace {
 
@@ -32,6 +34,38 @@ bool SameKey(const std::string& a, const std::string& b) {
     diff |= static_cast<unsigned char>(x ^ y);
   }
   return diff == 0;
+}
+
+bool IsLoopbackHost(const std::string& host) {
+  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0 ||
+         (host.size() > 10 && host.compare(host.size() - 10, 10, ".localhost") == 0);
+}
+
+// Unsafe methods: the ones a cross-site page can send with side effects.
+bool IsUnsafeMethod(const std::string& m) {
+  return m != "GET" && m != "HEAD" && m != "OPTIONS";
+}
+
+// The body types a browser sends cross-site without a CORS preflight (Fetch standard,
+// "CORS-safelisted request-header"); an empty Content-Type with a body is one too (a Blob).
+bool IsSimpleBodyType(const std::string& media_type) {
+  return media_type.empty() || media_type == "text/plain" ||
+         media_type == "application/x-www-form-urlencoded" ||
+         media_type == "multipart/form-data";
+}
+
+// Where the APIs' own clients legitimately send a simple body type: piston-client posts JSON as
+// text/plain (node-fetch's default); Judge0 (Rails) and paiza.IO document form bodies. Nowhere
+// does runbox take multipart. Everything else takes JSON only.
+bool SimpleBodyTypeDocumented(ApiStyle style, const std::string& path, const std::string& type) {
+  switch (style) {
+    case ApiStyle::kPiston: return path == "/api/v2/execute" && type == "text/plain";
+    case ApiStyle::kJudge0:
+      return type == "application/x-www-form-urlencoded" && path.rfind("/submissions", 0) == 0;
+    case ApiStyle::kPaiza:
+      return type == "application/x-www-form-urlencoded" && path.rfind("/runners/", 0) == 0;
+    default: return false;
+  }
 }
 
 }  // namespace
@@ -156,7 +190,7 @@ Router::Auth Router::Authorize(const HttpRequest& req) const {
       return auth;
     }
   }
-  if (!matched && config_.require_api_key) {
+  if (!matched && config_.keys_required()) {
     metrics_->RecordRejected("unauthorized");
     auth.ok = false;
     auth.error = {401, "unauthorized",
@@ -178,6 +212,104 @@ Router::Auth Router::Authorize(const HttpRequest& req) const {
     auth.error = {429, "rate_limited", "too many requests; retry later", ""};
   }
   return auth;
+}
+
+bool Router::HostAllowed(const HttpRequest& req, ApiError* error) const {
+  std::string host_header = req.Header("host");
+  std::string listen_host;
+  uint16_t listen_port = 0;
+  std::string bound = config_.host();
+  if (bound.find(':') != std::string::npos) {
+    bound = "[" + bound + "]";
+  }
+  (void)SplitHostPort(bound, &listen_host, &listen_port);
+  // DNS rebinding: a page on attacker.example re-points its name to 127.0.0.1 and reads a local
+  // server's answers as same-origin; its requests still say "Host: attacker.example". A server
+  // on loopback therefore answers only names that mean this machine, plus allowed_hosts. A
+  // server on another address is meant to be reached by names nobody can list in advance, so
+  // there the check applies only when allowed_hosts is set.
+  bool loopback = IsLoopbackHost(listen_host);
+  if (!loopback && config_.allowed_hosts.empty()) {
+    return true;
+  }
+  if (host_header.empty()) {
+    return true;  // HTTP/1.0 without Host: not a browser (every browser sends Host)
+  }
+  std::string host;
+  uint16_t port = 0;
+  if (!SplitHostPort(host_header, &host, &port)) {
+    *error = {400, "invalid_argument", "malformed Host header", "host"};
+    return false;
+  }
+  if (host == "localhost" || host == "127.0.0.1" || host == "::1" || host == listen_host) {
+    return true;
+  }
+  for (const auto& allowed : config_.allowed_hosts) {
+    std::string a;
+    uint16_t ap = 0;
+    if (SplitHostPort(allowed, &a, &ap) && a == host) {
+      return true;
+    }
+  }
+  *error = {421, "misdirected_request",
+            "Host '" + host + "' is not a name of this server; add it to allowed_hosts "
+            "(--allowed-host) if it is",
+            "host"};
+  return false;
+}
+
+bool Router::OriginAllowed(const HttpRequest& req, ApiError* error) const {
+  auto it = req.headers.find("origin");
+  if (it == req.headers.end()) {
+    return true;  // not sent by a browser: browsers send Origin on cross-site requests
+  }
+  const std::string& origin = it->second;
+  for (const auto& o : config_.cors_origins) {
+    if (o == "*" || o == origin) {
+      return true;
+    }
+  }
+  // Same origin: the page was served by this server under the name the request uses.
+  auto parsed = ParseHttpUrl(origin);
+  std::string host;
+  uint16_t port = 0;
+  if (parsed && parsed->target == "/" &&
+      SplitHostPort(req.Header("host"), &host, &port)) {
+    uint16_t want = port ? port : static_cast<uint16_t>(80);
+    if (parsed->host == host && parsed->port == want && parsed->scheme == "http") {
+      return true;
+    }
+  }
+  *error = {403, "forbidden",
+            "cross-site request refused: Origin '" + origin.substr(0, 200) +
+                "' is not this server and not in cors_origins",
+            "origin"};
+  return false;
+}
+
+bool Router::CrossSiteAllowed(const HttpRequest& req, ApiStyle style, ApiError* error) const {
+  if (!OriginAllowed(req, error)) {
+    return false;
+  }
+  if (req.body.empty()) {
+    return true;
+  }
+  // A page on another site can POST text/plain or a form without a preflight; an old browser
+  // may even leave out Origin. So where an endpoint takes JSON, those types are refused; where
+  // an API documents them they are taken only from a non-browser client (no Origin) or an
+  // allowed one (checked above).
+  std::string type = req.MediaType();
+  if (!IsSimpleBodyType(type)) {
+    return true;
+  }
+  if (SimpleBodyTypeDocumented(style, req.path, type)) {
+    return true;
+  }
+  *error = {415, "unsupported_media_type",
+            "Content-Type '" + (type.empty() ? std::string("(none)") : type) +
+                "' is not accepted here; send the body as application/json",
+            "content-type"};
+  return false;
 }
 
 void Router::AddCors(const std::string& origin, HttpResponse* resp) const {
@@ -203,7 +335,8 @@ void Router::Handle(const HttpRequest& req, Respond respond) const {
   // Filled in once the route is known, read when the answer goes out.
   auto log = std::make_shared<std::pair<ApiStyle, std::string>>(ApiStyle::kPlain, "-");
   std::shared_ptr<std::once_flag> once = std::make_shared<std::once_flag>();
-  Respond finish = [this, req_method = req.method, req_target = req.target,
+  // Secrets in the target (paiza's ?api_key=, tokens) never reach the log.
+  Respond finish = [this, req_method = req.method, req_target = RedactTarget(req.target),
                     ip = req.remote_ip, origin = req.Header("origin"), started, log, once,
                     respond = std::move(respond)](HttpResponse resp) {
     bool first = false;
@@ -245,6 +378,14 @@ void Router::Handle(const HttpRequest& req, Respond respond) const {
     }
   }
 
+  {
+    ApiError refused;
+    if (!HostAllowed(req, &refused)) {
+      finish(StyledError(ApiStyle::kPlain, refused));
+      return;
+    }
+  }
+
   if (req.method == "OPTIONS") {
     HttpResponse resp;
     resp.status = 204;
@@ -270,6 +411,15 @@ void Router::Handle(const HttpRequest& req, Respond respond) const {
     style = ApiStyle::kPaiza;
   }
   log->first = style;
+
+  if (IsUnsafeMethod(req.method)) {
+    ApiError refused;
+    if (!CrossSiteAllowed(req, style, &refused)) {
+      metrics_->RecordRejected("cross_site");
+      finish(StyledError(style, refused));
+      return;
+    }
+  }
 
   if (req.body.size() > config_.max_body_bytes) {
     finish(StyledError(style, {413, "payload_too_large",
@@ -321,10 +471,12 @@ void Router::Handle(const HttpRequest& req, Respond respond) const {
   try {
     route->handler(req, params, finish);
   } catch (const std::exception& e) {
-    spdlog::error("http {} {}: handler threw: {}", req.method, req.target, e.what());
+    spdlog::error("http {} {}: handler threw: {}", req.method, RedactTarget(req.target),
+                  e.what());
     finish(StyledError(style, {500, "internal", "internal error", ""}));
   } catch (...) {
-    spdlog::error("http {} {}: handler threw a non-exception", req.method, req.target);
+    spdlog::error("http {} {}: handler threw a non-exception", req.method,
+                  RedactTarget(req.target));
     finish(StyledError(style, {500, "internal", "internal error", ""}));
   }
 }
@@ -336,6 +488,15 @@ std::shared_ptr<WsHandler> Router::AcceptWebSocket(const HttpRequest& req,
     PathParams p;
     if (!Match(r, segments, &p)) {
       continue;
+    }
+    ApiError refused;
+    if (!HostAllowed(req, &refused) || !OriginAllowed(req, &refused)) {
+      // A WebSocket is not covered by CORS: without this, any page the user opens could drive
+      // interactive runs on a local server and read their output.
+      metrics_->RecordRejected("cross_site");
+      spdlog::info("ws refused {} ip={}: {}", req.path, req.remote_ip, refused.message);
+      *refusal = StyledError(r.style, refused);
+      return nullptr;
     }
     Auth auth = Authorize(req);
     if (!auth.ok) {

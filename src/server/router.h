@@ -1,6 +1,9 @@
 #pragma once
 // Router: what happens to every HTTP request before and after its handler, in one place:
-// body-size check (413), CORS (preflight and headers), API keys (401 missing, 403 unknown),
+// Host check against DNS rebinding (421), cross-site checks on unsafe methods and WebSocket
+// upgrades (Origin: 403; JSON endpoints refuse the body types a cross-site form can send: 415),
+// body-size check (413), CORS (preflight and headers), API keys (401 missing, 403 unknown; keys
+// configured means keys required unless allow_anonymous), secrets masked in the access log,
 // per-key and per-IP token buckets (429 with Retry-After), dispatch by method and path pattern
 // (404/405), the exception boundary (anything a third-party parser throws becomes a 500), one log
 // line and the metrics of each request. Errors are rendered in the style of the API the route
@@ -81,6 +84,14 @@ class Router {
   static bool Match(const Route& route, const std::vector<std::string>& segments,
                     PathParams* params);
   void AddCors(const std::string& origin, HttpResponse* response) const;
+  // Cross-site protections (issue 12), each false with `error` set when refused:
+  // the Host header names this server (DNS rebinding; 421);
+  bool HostAllowed(const HttpRequest& request, ApiError* error) const;
+  // Origin is absent (not a browser), same-origin, or in cors_origins (403);
+  bool OriginAllowed(const HttpRequest& request, ApiError* error) const;
+  // for unsafe methods: OriginAllowed, and a body type a cross-site form could send only where
+  // the API documents it (415).
+  bool CrossSiteAllowed(const HttpRequest& request, ApiStyle style, ApiError* error) const;
   std::string ApiKeyOf(const HttpRequest& request) const;
 
   const ServerConfig& config_;

@@ -8,6 +8,7 @@
 #include <CLI/CLI.hpp>
 #include <atomic>
 #include <cstdio>
+#include <mutex>
 #include <thread>
 
 #include "base/units.h"
@@ -32,9 +33,17 @@ void AddServeFlags(CLI::App* app, ServeFlags* f) {
   app->add_option("--slots", f->slots, "box slots (0: number of cores)");
   app->add_option("--queue-size", f->queue_size, "jobs that may wait before 503");
   app->add_option("--max-body", f->max_body, "largest request body, like 4M");
-  app->add_option("--api-key", f->api_keys, "name:key[:rate[:burst]]; repeatable");
+  app->add_option("--api-key", f->api_keys,
+                  "refused: keys on the command line are visible to every host user; use "
+                  "--api-keys-file or RUNBOX_API_KEYS");
+  app->add_option("--api-keys-file", f->api_keys_file,
+                  "file of API keys, one name:key[:rate[:burst]] per line (not world-readable)");
   app->add_flag("--require-api-key", f->require_api_key, "refuse requests without a valid key");
+  app->add_flag("--allow-anonymous", f->allow_anonymous,
+                "with API keys configured, still serve requests without a key (rate-limited)");
   app->add_option("--cors-origin", f->cors_origins, "allowed browser origin, or *; repeatable");
+  app->add_option("--allowed-host", f->allowed_hosts,
+                  "Host name accepted besides localhost and the listen host; repeatable");
   app->add_option("--callback-allow", f->callback_allowlist,
                   "HOST:PORT a Judge0 callback_url may name; repeatable");
   app->add_option("--log-level", f->log_level, "trace, debug, info, warn, error");
@@ -81,18 +90,27 @@ Result<ServerConfig> LoadServerConfig(const ServeFlags& f,
   if (f.require_api_key) {
     c.require_api_key = true;
   }
-  if (!f.api_keys.empty()) {
-    c.api_keys.clear();
-    for (size_t i = 0; i < f.api_keys.size(); ++i) {
-      auto k = ParseApiKeySpec(f.api_keys[i], i);
-      if (!k) {
-        return std::move(k).error().Wrap("--api-key");
-      }
-      c.api_keys.push_back(*k);
-    }
+  if (f.allow_anonymous) {
+    c.allow_anonymous = true;
   }
+  if (!f.api_keys.empty()) {
+    // The secret is already in argv by now, but refusing makes the operator move it before the
+    // server ever runs with it there.
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "--api-key: keys on the command line are visible to every user of the host "
+                     "(ps, /proc/PID/cmdline); put them in a file given with --api-keys-file "
+                     "(one name:key[:rate[:burst]] per line, chmod 600), in the config file's "
+                     "[[api_keys]], or in RUNBOX_API_KEYS");
+  }
+  if (!f.api_keys_file.empty()) {
+    c.api_keys_file = f.api_keys_file;
+  }
+  RUNBOX_TRY(LoadApiKeysFile(&c));
   if (!f.cors_origins.empty()) {
     c.cors_origins = f.cors_origins;
+  }
+  if (!f.allowed_hosts.empty()) {
+    c.allowed_hosts = f.allowed_hosts;
   }
   if (!f.callback_allowlist.empty()) {
     c.callback_allowlist = f.callback_allowlist;
@@ -124,10 +142,22 @@ struct Server::State {
   ApiContext ctx;
   std::unique_ptr<HttpServer> http;
   std::atomic<bool> shutting_down{false};
+  // Retention runs on the timer thread; Shutdown() takes the mutex so no run outlives it.
+  std::mutex retention_mu;
+  bool retention_stopped = false;  // under retention_mu
+  uint64_t retention_timer = 0;    // under retention_mu
   bool started = false;
   bool stopped = false;
   uint16_t port = 0;
 };
+
+namespace {
+
+// One retention pass: results kept in memory go to the store first (they may be what frees
+// the disk's last pages), then old and surplus finished jobs go.
+void RunRetention(Server::State& s);
+
+}  // namespace
 
 Server::Server(std::unique_ptr<State> state) : state_(std::move(state)) {}
 
@@ -160,6 +190,10 @@ Result<std::unique_ptr<Server>> Server::Create(const ServerConfig& config,
   ho.header_timeout = st->config.header_timeout;
   ho.idle_timeout = st->config.idle_timeout;
   ho.write_timeout = st->config.write_timeout;
+  ho.body_timeout = st->config.body_timeout;
+  ho.max_connections = st->config.max_connections;
+  ho.max_connections_per_ip = st->config.max_connections_per_ip;
+  ho.callback_allowlist = st->config.callback_allowlist;
   st->http = std::make_unique<HttpServer>(st->router.get(), ho);
   State* raw = st.get();
   st->ctx.config = &st->config;
@@ -179,6 +213,9 @@ Result<uint16_t> Server::Start() {
   State& s = *state_;
   RUNBOX_ASSIGN_OR_RETURN(size_t requeued, s.jobs->Recover());
   (void)requeued;
+  // At start as well as periodically: a server that was down while its disk filled must not
+  // need its first interval to recover (issue 12).
+  RunRetention(s);
   RUNBOX_ASSIGN_OR_RETURN(s.port, s.http->Start());
   s.started = true;
   auto langs = s.jobs->Languages();
@@ -200,6 +237,11 @@ void Server::Shutdown() {
   }
   s.stopped = true;
   s.shutting_down = true;
+  {
+    std::lock_guard<std::mutex> lock(s.retention_mu);
+    s.retention_stopped = true;
+    s.timers->Cancel(s.retention_timer);
+  }
   if (s.started) {
     spdlog::info("shutting down: no new connections; running jobs finish");
     s.http->StopAccepting();
@@ -216,8 +258,30 @@ void Server::Shutdown() {
   spdlog::info("stopped");
 }
 
+namespace {
+
+void RunRetention(Server::State& s) {
+  std::lock_guard<std::mutex> lock(s.retention_mu);
+  if (s.retention_stopped) {
+    return;
+  }
+  s.jobs->FlushUnstored();
+  auto pruned = s.jobs->Prune(s.config.retention_max_age, s.config.retention_max_bytes);
+  if (!pruned) {
+    spdlog::warn("retention: {}", pruned.error().message);
+  } else if (pruned->deleted > 0) {
+    spdlog::info("retention: deleted {} finished job(s); stored jobs {} -> {} bytes",
+                 pruned->deleted, pruned->bytes_before, pruned->bytes_after);
+  }
+  Server::State* raw = &s;
+  s.retention_timer = s.timers->After(s.config.retention_interval, [raw] { RunRetention(*raw); });
+}
+
+}  // namespace
+
 uint16_t Server::port() const { return state_->port; }
 const ServerConfig& Server::config() const { return state_->config; }
+size_t Server::connections() const { return state_->http->connections(); }
 
 void BlockShutdownSignals() {
   // Writing to a pipe whose reader is gone (a program that closed its stdin) must be an EPIPE,

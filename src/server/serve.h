@@ -39,14 +39,19 @@ struct ServeFlags {
   int slots = -1;
   long long queue_size = -1;
   bool require_api_key = false;
-  std::vector<std::string> api_keys;      // name:key[:rate[:burst]]
+  bool allow_anonymous = false;
+  std::string api_keys_file;
+  // Only so that a key on the command line gets an error saying where keys go instead.
+  std::vector<std::string> api_keys;
   std::vector<std::string> cors_origins;
+  std::vector<std::string> allowed_hosts;
   std::vector<std::string> callback_allowlist;
 };
 
 // Adds serve's flags (--config, --listen, --data-dir, --static, --languages, --cache-dir,
-// --slots, --queue-size, --max-body, --api-key, --require-api-key, --cors-origin,
-// --callback-allow, --log-level) to a CLI11 (sub)command.
+// --slots, --queue-size, --max-body, --api-keys-file, --require-api-key, --allow-anonymous,
+// --cors-origin, --allowed-host, --callback-allow, --log-level) to a CLI11 (sub)command.
+// --api-key exists only to be refused: a key in argv is visible to every user of the host.
 void AddServeFlags(CLI::App* app, ServeFlags* flags);
 
 // defaults < --config file < RUNBOX_* environment < flags, then Validate().
@@ -67,6 +72,8 @@ class Server {
 
   uint16_t port() const;
   const ServerConfig& config() const;
+  // Open HTTP and WebSocket connections (tests of the connection caps).
+  size_t connections() const;
 
   struct State;
 
