@@ -351,6 +351,68 @@ Status CheckParent(const std::string& dir) {
   return OkStatus();
 }
 
+// This process's cgroups from /proc/self/cgroup ("hierarchy-id:controllers:path"):
+// controllers list -> path.
+using OwnCgroups = std::vector<std::pair<std::string, std::string>>;
+
+OwnCgroups ParseOwnCgroups(const std::string& self) {
+  OwnCgroups own;
+  for (const auto& line : Split(self, '\n')) {
+    auto a = line.find(':');
+    auto b = line.find(':', a + 1);
+    if (a == std::string::npos || b == std::string::npos) {
+      continue;
+    }
+    own.emplace_back(line.substr(a + 1, b - a - 1), line.substr(b + 1));
+  }
+  return own;
+}
+
+// The path of this process's cgroup in controller ctrl's hierarchy ("" for the unified one).
+std::string OwnPath(const OwnCgroups& own, const std::string& ctrl) {
+  for (const auto& [ctrls, path] : own) {
+    if (ctrl.empty() && ctrls.empty()) {
+      return path;  // the unified hierarchy's line, "0::/path"
+    }
+    for (const auto& c : Split(ctrls, ',')) {
+      if (c == ctrl) {
+        return path;
+      }
+    }
+  }
+  return "";
+}
+
+// Where the v1 hierarchy of ctrl is mounted, or "".
+std::string V1MountPoint(const std::vector<MountInfo>& mounts, const char* ctrl) {
+  std::string mp;
+  for (const auto& m : mounts) {
+    if (m.fstype != "cgroup") {
+      continue;
+    }
+    for (const auto& o : Split(m.super_options, ',')) {
+      if (o == ctrl) {
+        mp = m.mount_point;
+      }
+    }
+  }
+  return mp;
+}
+
+// A cgroup2 mount whose root offers the memory controller, or "".
+std::string V2MountWithMemory(const std::vector<MountInfo>& mounts) {
+  std::string v2_mount;
+  for (const auto& m : mounts) {
+    if (m.fstype == "cgroup2") {
+      auto ctrls = ReadFile(m.mount_point + "/cgroup.controllers");
+      if (ctrls && Trim(*ctrls).find("memory") != std::string::npos) {
+        v2_mount = m.mount_point;
+      }
+    }
+  }
+  return v2_mount;
+}
+
 }  // namespace
 
 Result<CgroupHost> CgroupHost::Detect(const std::string& parent) {
@@ -360,29 +422,7 @@ Result<CgroupHost> CgroupHost::Detect(const std::string& parent) {
     return MakeError(ErrorCode::kUnavailable, "cannot read /proc/self/cgroup: " +
                                                   self.error().message);
   }
-  // hierarchy-id:controllers:path
-  std::vector<std::pair<std::string, std::string>> own;  // controllers list -> path
-  for (const auto& line : Split(*self, '\n')) {
-    auto a = line.find(':');
-    auto b = line.find(':', a + 1);
-    if (a == std::string::npos || b == std::string::npos) {
-      continue;
-    }
-    own.emplace_back(line.substr(a + 1, b - a - 1), line.substr(b + 1));
-  }
-  auto own_path = [&](const std::string& ctrl) -> std::string {
-    for (const auto& [ctrls, path] : own) {
-      if (ctrl.empty() && ctrls.empty()) {
-        return path;  // the unified hierarchy's line, "0::/path"
-      }
-      for (const auto& c : Split(ctrls, ',')) {
-        if (c == ctrl) {
-          return path;
-        }
-      }
-    }
-    return "";
-  };
+  const OwnCgroups own = ParseOwnCgroups(*self);
 
   CgroupHost host;
   // v1 when every needed controller has a v1 hierarchy (hybrid hosts keep a controller-less
@@ -390,23 +430,13 @@ Result<CgroupHost> CgroupHost::Detect(const std::string& parent) {
   bool all_v1 = true;
   std::vector<std::string> missing;
   for (const char* ctrl : kV1Controllers) {
-    std::string mp;
-    for (const auto& m : mounts) {
-      if (m.fstype != "cgroup") {
-        continue;
-      }
-      for (const auto& o : Split(m.super_options, ',')) {
-        if (o == ctrl) {
-          mp = m.mount_point;
-        }
-      }
-    }
+    std::string mp = V1MountPoint(mounts, ctrl);
     if (mp.empty()) {
       all_v1 = false;
       missing.push_back(ctrl);
       continue;
     }
-    std::string rel = parent.empty() ? own_path(ctrl) : parent;
+    std::string rel = parent.empty() ? OwnPath(own, ctrl) : parent;
     host.v1_parents.emplace_back(ctrl, JoinPath(mp, rel));
   }
   if (all_v1) {
@@ -417,15 +447,7 @@ Result<CgroupHost> CgroupHost::Detect(const std::string& parent) {
     return host;
   }
 
-  std::string v2_mount;
-  for (const auto& m : mounts) {
-    if (m.fstype == "cgroup2") {
-      auto ctrls = ReadFile(m.mount_point + "/cgroup.controllers");
-      if (ctrls && Trim(*ctrls).find("memory") != std::string::npos) {
-        v2_mount = m.mount_point;
-      }
-    }
-  }
+  std::string v2_mount = V2MountWithMemory(mounts);
   if (v2_mount.empty()) {
     std::string list;
     for (const auto& m : missing) {
@@ -438,7 +460,7 @@ Result<CgroupHost> CgroupHost::Detect(const std::string& parent) {
                          "controllers");
   }
   host.version = CgroupVersion::kV2;
-  host.v2_parent = JoinPath(v2_mount, parent.empty() ? own_path("") : parent);
+  host.v2_parent = JoinPath(v2_mount, parent.empty() ? OwnPath(own, "") : parent);
   RUNBOX_TRY(CheckParent(host.v2_parent));
   return host;
 }

@@ -230,6 +230,77 @@ void CloseInheritedFds(const ChildPlan& plan) {
   ::syscall(SYS_close_range, next, ~0U, 0U);
 }
 
+// Joins the box's v1 cgroups, each tasks file closed after. The first failure is kept in
+// *failed (its index, -1 if none) and *err, to be reported once the parent listens.
+void JoinCgroups(const ChildPlan& plan, int* failed, int* err) {
+  for (size_t i = 0; i < plan.cgroup_join_count; ++i) {
+    ssize_t n;
+    do {
+      n = ::write(plan.cgroup_join_fds[i], "0", 1);
+    } while (n < 0 && errno == EINTR);
+    if (n != 1 && *failed < 0) {
+      *failed = static_cast<int>(i);
+      *err = errno;
+    }
+    ::close(plan.cgroup_join_fds[i]);
+  }
+}
+
+// Identity first: files created below must belong to a uid mapped in this namespace.
+// SECBIT_NO_SETUID_FIXUP keeps the namespace capabilities across the uid change.
+// Raw syscalls, not glibc's setresuid/setgroups: in a process that was multi-threaded, glibc
+// broadcasts credential changes to every thread it believes exists and waits on a futex for
+// their answers, threads that do not exist in this copy: a deadlock (seen with concurrent runs).
+void SwitchIdentity(const ChildPlan& plan) {
+  if (::prctl(PR_SET_SECUREBITS, 1 << 2 /* SECBIT_NO_SETUID_FIXUP */, 0, 0, 0) != 0 ||
+      ::syscall(SYS_setgroups, 0, nullptr) != 0 ||
+      ::syscall(SYS_setresgid, plan.gid, plan.gid, plan.gid) != 0 ||
+      ::syscall(SYS_setresuid, plan.uid, plan.uid, plan.uid) != 0) {
+    Fail(plan, ChildStage::kIdentity);
+  }
+  // Changing the effective uid clears the parent-death signal (prctl(2)): arm it again, then make
+  // sure the parent did not die in between: with no reader left, the error pipe polls POLLERR.
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+  struct pollfd alive = {plan.error_fd, POLLOUT, 0};
+  if (::poll(&alive, 1, 0) < 0 || (alive.revents & POLLERR) != 0) {
+    ::_exit(127);
+  }
+  // The uid change set the dumpable flag to fs.suid_dumpable (commit_creds): clear it again.
+  ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+}
+
+void SetHostname(const ChildPlan& plan) {
+  size_t hlen = 0;
+  while (plan.hostname[hlen] != '\0') {
+    ++hlen;
+  }
+  if (::sethostname(plan.hostname, hlen) != 0 || ::setdomainname("box", 3) != 0) {
+    Fail(plan, ChildStage::kHostname);
+  }
+}
+
+void ApplyRlimits(const ChildPlan& plan) {
+  for (size_t i = 0; i < plan.rlimit_count; ++i) {
+    if (::setrlimit(static_cast<__rlimit_resource>(plan.rlimits[i].resource),
+                    &plan.rlimits[i].value) != 0) {
+      Fail(plan, ChildStage::kRlimit, static_cast<int>(i));
+    }
+  }
+}
+
+// The pipes lose CLOEXEC (the memfd keeps it); then the init replaces this process.
+[[noreturn]] void ExecInit(const ChildPlan& plan) {
+  for (int fd : {plan.sync_fd, plan.ready_fd, plan.error_fd, plan.status_fd, plan.stdin_fd,
+                 plan.stdout_fd, plan.stderr_fd}) {
+    if (::fcntl(fd, F_SETFD, 0) != 0) {
+      Fail(plan, ChildStage::kInit);
+    }
+  }
+  ::syscall(SYS_execveat, plan.init_fd, "", plan.init_argv, plan.envp, AT_EMPTY_PATH);
+  // Still here: the error pipe lost CLOEXEC above, but this process owns it until it exits.
+  Fail(plan, ChildStage::kInit);
+}
+
 }  // namespace
 
 void RunChild(const ChildPlan& plan) noexcept {
@@ -252,53 +323,18 @@ void RunChild(const ChildPlan& plan) noexcept {
   //     comes after this, so nothing of the program runs outside the groups. A failure is
   //     reported after the go-ahead, so that the parent is not writing id maps to a dead child.
   int join_failed = -1, join_errno = 0;
-  for (size_t i = 0; i < plan.cgroup_join_count; ++i) {
-    ssize_t n;
-    do {
-      n = ::write(plan.cgroup_join_fds[i], "0", 1);
-    } while (n < 0 && errno == EINTR);
-    if (n != 1 && join_failed < 0) {
-      join_failed = static_cast<int>(i);
-      join_errno = errno;
-    }
-    ::close(plan.cgroup_join_fds[i]);
-  }
+  JoinCgroups(plan, &join_failed, &join_errno);
   WaitForParent(plan);
   if (join_failed >= 0) {
     errno = join_errno;
     Fail(plan, ChildStage::kCgroupJoin, join_failed);
   }
-
-  // Identity first: files created below must belong to a uid mapped in this namespace.
-  // SECBIT_NO_SETUID_FIXUP keeps the namespace capabilities across the uid change.
-  // Raw syscalls, not glibc's setresuid/setgroups: in a process that was multi-threaded, glibc
-  // broadcasts credential changes to every thread it believes exists and waits on a futex for
-  // their answers, threads that do not exist in this copy: a deadlock (seen with concurrent runs).
-  if (::prctl(PR_SET_SECUREBITS, 1 << 2 /* SECBIT_NO_SETUID_FIXUP */, 0, 0, 0) != 0 ||
-      ::syscall(SYS_setgroups, 0, nullptr) != 0 ||
-      ::syscall(SYS_setresgid, plan.gid, plan.gid, plan.gid) != 0 ||
-      ::syscall(SYS_setresuid, plan.uid, plan.uid, plan.uid) != 0) {
-    Fail(plan, ChildStage::kIdentity);
-  }
-  // Changing the effective uid clears the parent-death signal (prctl(2)): arm it again, then make
-  // sure the parent did not die in between: with no reader left, the error pipe polls POLLERR.
-  ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-  struct pollfd alive = {plan.error_fd, POLLOUT, 0};
-  if (::poll(&alive, 1, 0) < 0 || (alive.revents & POLLERR) != 0) {
-    ::_exit(127);
-  }
-  // The uid change set the dumpable flag to fs.suid_dumpable (commit_creds): clear it again.
-  ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  // 2c. Identity, before the mounts: the files they create belong to the box's mapped uid.
+  SwitchIdentity(plan);
   // 3. Mounts and pivot_root.
   BuildFileSystem(plan);
   // 4. Hostname.
-  size_t hlen = 0;
-  while (plan.hostname[hlen] != '\0') {
-    ++hlen;
-  }
-  if (::sethostname(plan.hostname, hlen) != 0 || ::setdomainname("box", 3) != 0) {
-    Fail(plan, ChildStage::kHostname);
-  }
+  SetHostname(plan);
   if (plan.loopback_up) {
     BringLoopbackUp(plan);
   }
@@ -311,12 +347,7 @@ void RunChild(const ChildPlan& plan) noexcept {
     Fail(plan, ChildStage::kCgroupNamespace);
   }
   // 5. (close_range happens in the init's program child, after fork.)  6. Rlimits.
-  for (size_t i = 0; i < plan.rlimit_count; ++i) {
-    if (::setrlimit(static_cast<__rlimit_resource>(plan.rlimits[i].resource),
-                    &plan.rlimits[i].value) != 0) {
-      Fail(plan, ChildStage::kRlimit, static_cast<int>(i));
-    }
-  }
+  ApplyRlimits(plan);
   // 7. Drop capabilities. 8. no_new_privs.
   DropCapabilities(plan);
   if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
@@ -332,15 +363,7 @@ void RunChild(const ChildPlan& plan) noexcept {
   //     waiting init included. It gets the pipes by number (they lose CLOEXEC now; the memfd
   //     keeps it) and the program's environment as its own; it writes the ready byte, and the
   //     supervisor then fills the workdir and sends the program.
-  for (int fd : {plan.sync_fd, plan.ready_fd, plan.error_fd, plan.status_fd, plan.stdin_fd,
-                 plan.stdout_fd, plan.stderr_fd}) {
-    if (::fcntl(fd, F_SETFD, 0) != 0) {
-      Fail(plan, ChildStage::kInit);
-    }
-  }
-  ::syscall(SYS_execveat, plan.init_fd, "", plan.init_argv, plan.envp, AT_EMPTY_PATH);
-  // Still here: the error pipe lost CLOEXEC above, but this process owns it until it exits.
-  Fail(plan, ChildStage::kInit);
+  ExecInit(plan);
 }
 
 }  // namespace runbox::sandbox

@@ -25,6 +25,12 @@ class MountPlan {
   const char* Keep(std::string s);
   void Mkdirs(const std::string& box_path, unsigned mode = 0755);
   void Add(MountOp op, std::string description);
+  // The steps of Build, in order: the policy's binds, /proc and a minimal /dev, the workdir and
+  // the tmpfs mounts, the generated /etc files that no bind covers.
+  Status AddBind(const Bind& b);
+  void AddProcAndDev(uint64_t disk_bytes);
+  void AddWorkdirAndTmpfs(const Policy& policy);
+  void AddIdentityFiles(const Policy& policy, const std::vector<Bind>& binds);
 
   std::string root_;
   std::deque<std::string> strings_;  // stable addresses for the ops' pointers

@@ -38,24 +38,26 @@ Status CheckPositive(const char* flag, uint64_t v) {
   return OkStatus();
 }
 
-}  // namespace
-
-Status Policy::Validate() const {
-  for (size_t i = 0; i < env.size(); ++i) {
-    RUNBOX_TRY(CheckNoNul("environment entry " + std::to_string(i), env[i]));
+// No string of the policy may hold a NUL: the child passes them to the kernel as C strings.
+Status CheckNoNuls(const Policy& p) {
+  for (size_t i = 0; i < p.env.size(); ++i) {
+    RUNBOX_TRY(CheckNoNul("environment entry " + std::to_string(i), p.env[i]));
   }
-  for (const auto& b : binds) {
+  for (const auto& b : p.binds) {
     RUNBOX_TRY(CheckNoNul("bind source", b.source));
     RUNBOX_TRY(CheckNoNul("bind target", b.target));
   }
-  for (const auto& t : tmpfs) {
+  for (const auto& t : p.tmpfs) {
     RUNBOX_TRY(CheckNoNul("tmpfs", t));
   }
-  RUNBOX_TRY(CheckNoNul("copy_in", copy_in));
-  RUNBOX_TRY(CheckNoNul("copy_out", copy_out));
-  RUNBOX_TRY(CheckNoNul("workdir", workdir));
-  RUNBOX_TRY(CheckNoNul("hostname", hostname));
-  const Limits& l = limits;
+  RUNBOX_TRY(CheckNoNul("copy_in", p.copy_in));
+  RUNBOX_TRY(CheckNoNul("copy_out", p.copy_out));
+  RUNBOX_TRY(CheckNoNul("workdir", p.workdir));
+  RUNBOX_TRY(CheckNoNul("hostname", p.hostname));
+  return OkStatus();
+}
+
+Status CheckLimits(const Limits& l) {
   if (l.cpu_time.count() <= 0) {
     return MakeError(ErrorCode::kInvalidArgument, "--cpu-time must be greater than 0");
   }
@@ -78,13 +80,10 @@ Status Policy::Validate() const {
   if (l.open_files < 8) {
     return MakeError(ErrorCode::kInvalidArgument, "--open-files must be at least 8");
   }
-  RUNBOX_TRY(CheckBoxPath("workdir", workdir));
-  if (workdir == "/") {
-    return MakeError(ErrorCode::kInvalidArgument, "workdir must not be '/'");
-  }
-  for (const auto& t : tmpfs) {
-    RUNBOX_TRY(CheckBoxPath("tmpfs", t));
-  }
+  return OkStatus();
+}
+
+Status CheckBinds(const std::vector<Bind>& binds) {
   for (const auto& b : binds) {
     RUNBOX_TRY(CheckBoxPath("bind target", b.target));
     if (b.source.empty() || b.source[0] != '/') {
@@ -103,6 +102,22 @@ Status Policy::Validate() const {
       }
     }
   }
+  return OkStatus();
+}
+
+}  // namespace
+
+Status Policy::Validate() const {
+  RUNBOX_TRY(CheckNoNuls(*this));
+  RUNBOX_TRY(CheckLimits(limits));
+  RUNBOX_TRY(CheckBoxPath("workdir", workdir));
+  if (workdir == "/") {
+    return MakeError(ErrorCode::kInvalidArgument, "workdir must not be '/'");
+  }
+  for (const auto& t : tmpfs) {
+    RUNBOX_TRY(CheckBoxPath("tmpfs", t));
+  }
+  RUNBOX_TRY(CheckBinds(binds));
   for (const auto& e : env) {
     if (e.find('=') == std::string::npos || e[0] == '=') {
       return MakeError(ErrorCode::kInvalidArgument,

@@ -52,6 +52,9 @@ VerdictInputs In(std::optional<int32_t> status, KillReason kill = KillReason::kN
 
 const char kRefused[] = "the box's files exceed the copy-out budget of 64 MiB";
 
+// gtest names the row in a failure, rather than dumping its bytes.
+void PrintTo(const Row& row, std::ostream* os) { *os << row.name; }
+
 class VerdictTest : public ::testing::TestWithParam<Row> {};
 
 TEST_P(VerdictTest, DecidesStatusAndMessage) {
