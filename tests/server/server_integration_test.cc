@@ -21,6 +21,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -480,6 +481,246 @@ TEST_F(ServeTest, Paiza) {
 
 // Last: restarts the server. A job queued behind a running one survives SIGTERM and runs after
 // the restart; the server exits 0.
+// --- issue 12 (decode): hostile requests against the real server ------------------------------
+
+// The server's resident memory in KiB, from /proc/<pid>/status.
+long RssKib(pid_t pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) {
+      return std::stol(line.substr(6));
+    }
+  }
+  return -1;
+}
+
+std::string DeepArray(size_t levels) {
+  return std::string(levels, '[') + std::string(levels, ']');
+}
+
+// 100k levels of "[[[...]]]" where a string is expected once killed the server with a stack
+// overflow on all three endpoints.
+TEST_F(ServeTest, Issue12DeepNestingIs400OnEveryEndpoint) {
+  const std::string deep = DeepArray(100000);
+  struct Case {
+    const char* target;
+    std::string body;
+  };
+  const std::vector<Case> cases = {
+      {"/api/v1/snippets",
+       R"({"language":"python3","files":[{"name":"main.py","content":"x"}],"stdin":)" + deep +
+           "}"},
+      {"/api/v1/snippets", deep},
+      {"/submissions", R"({"language_id":71,"source_code":)" + deep + "}"},
+      {"/runners/create", R"({"language":"python3","source_code":)" + deep + "}"},
+      {"/api/v2/execute", R"({"language":"python3","files":[{"content":)" + deep + "}]}"},
+      {"/api/v1/runs", deep},
+  };
+  for (const auto& c : cases) {
+    Reply r = Call(port(), http::verb::post, c.target, c.body);
+    EXPECT_EQ(r.status, 400) << c.target << ": " << r.body.substr(0, 300);
+    EXPECT_THAT(r.body, HasSubstr("deeper than 64 levels")) << c.target;
+  }
+  EXPECT_EQ(Call(port(), http::verb::get, "/healthz").status, 200);
+}
+
+// Piston hex "zz" was a 500 over HTTP and std::terminate over /api/v2/connect.
+TEST_F(ServeTest, Issue12PistonBadHexOverHttpAndWebSocket) {
+  json body = {{"language", "python3"},
+               {"files", {{{"content", "print(1)"}}, {{"name", "d"}, {"content", "zz"},
+                                                      {"encoding", "hex"}}}}};
+  for (const char* hex : {"zz", "1z-1 f", "abc"}) {
+    body["files"][1]["content"] = hex;
+    Reply r = Call(port(), http::verb::post, "/api/v2/execute", body.dump());
+    EXPECT_EQ(r.status, 400) << hex << ": " << r.body;
+    EXPECT_THAT(r.Json().value("message", ""), HasSubstr("not valid hex")) << hex;
+  }
+  net::io_context ioc;
+  websocket::stream<tcp::socket> ws(ioc);
+  ws.next_layer().connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port()));
+  ws.handshake("127.0.0.1", "/api/v2/connect");
+  body["type"] = "init";
+  body["files"][1]["content"] = "zz";
+  ws.write(net::buffer(body.dump()));
+  std::vector<json> got;
+  for (;;) {
+    beast::flat_buffer buf;
+    beast::error_code ec;
+    ws.read(buf, ec);
+    if (ec) {
+      EXPECT_EQ(ec, websocket::error::closed) << ec.message();
+      break;
+    }
+    got.push_back(json::parse(beast::buffers_to_string(buf.data()), nullptr, false));
+  }
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0]["type"], "error");
+  EXPECT_THAT(got[0].value("message", ""), HasSubstr("not valid hex"));
+  EXPECT_EQ(ws.reason().code, 4002);
+  // The server lived through it and still runs jobs.
+  Reply ok = Call(port(), http::verb::post, "/api/v1/runs", PyJob(kPyEcho, "alive").dump());
+  ASSERT_EQ(ok.status, 200) << ok.body;
+  EXPECT_EQ(ok.Json()["cases"][0]["result"]["stdout"], "ALIVE");
+}
+
+// A NUL inside an argument would be cut by execve; each API answers 4xx naming the field.
+TEST_F(ServeTest, Issue12NulInArgvAndControlBytesInNamesAre4xx) {
+  json native = PyJob(kPyEcho, "");
+  native["args"] = {"ok", std::string("a\0b", 3)};
+  Reply n = Call(port(), http::verb::post, "/api/v1/runs", native.dump());
+  EXPECT_EQ(n.status, 400) << n.body;
+  EXPECT_EQ(n.Json()["error"]["field"], "args[1]");
+  native.erase("args");
+  native["compiler_options"] = {std::string("-O2\0-x", 6)};
+  n = Call(port(), http::verb::post, "/api/v1/runs", native.dump());
+  EXPECT_EQ(n.status, 400) << n.body;
+  EXPECT_EQ(n.Json()["error"]["field"], "compiler_options[0]");
+  native.erase("compiler_options");
+  native["files"][0]["name"] = "main\n.py";
+  n = Call(port(), http::verb::post, "/api/v1/runs", native.dump());
+  EXPECT_EQ(n.status, 400) << n.body;
+  EXPECT_EQ(n.Json()["error"]["field"], "files[0].name");
+
+  json j0 = {{"language_id", 71}, {"source_code", "print(1)"},
+             {"command_line_arguments", std::string("a\0b", 3)}};
+  Reply j = Call(port(), http::verb::post, "/submissions?wait=true", j0.dump());
+  EXPECT_EQ(j.status, 422) << j.body;
+  EXPECT_TRUE(j.Json().contains("command_line_arguments")) << j.body;
+  Reply form = Call(port(), http::verb::post, "/submissions?wait=true",
+                    "source_code=print(1)&language_id=50&compiler_options=-O2%00-o/x",
+                    "application/x-www-form-urlencoded");
+  EXPECT_EQ(form.status, 422) << form.body;
+  EXPECT_TRUE(form.Json().contains("compiler_options")) << form.body;
+
+  json piston = {{"language", "python3"}, {"files", {{{"content", "print(1)"}}}},
+                 {"args", {std::string("x\0y", 3)}}};
+  Reply p = Call(port(), http::verb::post, "/api/v2/execute", piston.dump());
+  EXPECT_EQ(p.status, 400) << p.body;
+  EXPECT_THAT(p.Json().value("message", ""), HasSubstr("args[0]"));
+  piston.erase("args");
+  piston["files"][0]["name"] = "a\tb.py";
+  p = Call(port(), http::verb::post, "/api/v2/execute", piston.dump());
+  EXPECT_EQ(p.status, 400) << p.body;
+  EXPECT_THAT(p.Json().value("message", ""), HasSubstr("files[0].name"));
+}
+
+// Validation that came back as 200 with SE (Judge0 13 "Internal Error", which clients retry).
+TEST_F(ServeTest, Issue12NanHugeAndTooSmallNumbersAre4xx) {
+  for (const char* extra : {R"("memory_limit":"nan")", R"("cpu_time_limit":"nan")",
+                            R"("wall_time_limit":"NaN")", R"("max_file_size":"inf")",
+                            R"("stack_limit":1e300)", R"("memory_limit":3000)",
+                            R"("max_processes_and_or_threads":"nan")"}) {
+    std::string body = std::string(R"j({"language_id":71,"source_code":"print(1)",)j") + extra + "}";
+    Reply r = Call(port(), http::verb::post, "/submissions?wait=true", body);
+    EXPECT_EQ(r.status, 422) << body << " -> " << r.body;
+    std::string field = std::string(extra).substr(1, std::string(extra).find('"', 1) - 1);
+    EXPECT_TRUE(r.Json().contains(field)) << body << " -> " << r.body;
+  }
+  for (const char* id : {"1e300", "\"1e300\"", "\"nan\""}) {
+    std::string body = std::string(R"j({"source_code":"print(1)","language_id":)j") + id + "}";
+    Reply r = Call(port(), http::verb::post, "/submissions?wait=true", body);
+    EXPECT_EQ(r.status, 422) << body << " -> " << r.body;
+    EXPECT_TRUE(r.Json().contains("language_id")) << r.body;
+  }
+  // The box minimum is checked at decode time: below it a 400 naming the field ...
+  json small = PyJob(kPyEcho, "x");
+  small["limits"] = {{"memory_kib", 4095}};
+  Reply s = Call(port(), http::verb::post, "/api/v1/runs", small.dump());
+  EXPECT_EQ(s.status, 400) << s.body;
+  EXPECT_EQ(s.Json()["error"]["field"], "limits.memory_kib");
+  json piston = {{"language", "python3"}, {"files", {{{"content", "print(1)"}}}},
+                 {"run_memory_limit", 1000}};
+  Reply p = Call(port(), http::verb::post, "/api/v2/execute", piston.dump());
+  EXPECT_EQ(p.status, 400) << p.body;
+  EXPECT_THAT(p.Json().value("message", ""), HasSubstr("run_memory_limit"));
+  // ... and at it the box runs (the language may raise it), never SE.
+  small["limits"] = {{"memory_kib", 4096}};
+  s = Call(port(), http::verb::post, "/api/v1/runs", small.dump());
+  ASSERT_EQ(s.status, 200) << s.body;
+  EXPECT_NE(s.Json()["status"], "SE") << s.body;
+}
+
+// A WebSocket session whose program never reads stdin once buffered every message: 1,024 x 1 MiB
+// took the server from 7 MiB to 1 GiB, kept after the session ended.
+TEST_F(ServeTest, Issue12StdinFloodOverWebSocketKeepsServerRssBounded) {
+  const long before = RssKib(server_->pid());
+  ASSERT_GT(before, 0);
+  net::io_context ioc;
+  websocket::stream<tcp::socket> ws(ioc);
+  ws.next_layer().connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port()));
+  ws.handshake("127.0.0.1", "/api/v1/ws/run");
+  json start = PyJob("import time\ntime.sleep(30)\n", "");
+  start.erase("stdin");
+  start["type"] = "start";
+  ws.write(net::buffer(start.dump()));
+  const std::string chunk = json{{"type", "stdin"}, {"data", std::string(1 << 20, 'x')}}.dump();
+  int sent = 0;
+  for (; sent < 256; ++sent) {
+    beast::error_code ec;
+    ws.write(net::buffer(chunk), ec);
+    if (ec) {
+      break;  // the server ended the session
+    }
+  }
+  json last;
+  for (;;) {
+    beast::flat_buffer buf;
+    beast::error_code ec;
+    ws.read(buf, ec);
+    if (ec) {
+      break;
+    }
+    last = json::parse(beast::buffers_to_string(buf.data()), nullptr, false);
+  }
+  EXPECT_EQ(last["type"], "error") << last.dump();
+  EXPECT_EQ(last["error"]["code"], "limit_exceeded") << last.dump();
+  EXPECT_EQ(ws.reason().code, 1009);
+  const long after = RssKib(server_->pid());
+  RecordProperty("rss_before_kib", std::to_string(before));
+  RecordProperty("rss_after_kib", std::to_string(after));
+  std::printf("server RSS %ld KiB -> %ld KiB after %d stdin messages of 1 MiB\n", before, after,
+              sent);
+  // 256 MiB went out; the server may hold the cap (1 MiB), a message or two and the pipe.
+  EXPECT_LT(after - before, 96 * 1024) << "RSS " << before << " KiB -> " << after << " KiB after "
+                                       << sent << " messages of 1 MiB";
+}
+
+// One request with many tests of big output once took the server to 3 GiB RSS and the store up by
+// 1 GB. The job's output budget (job_output) caps them all together.
+TEST_F(ServeTest, Issue12JobOutputBudgetAcrossTests) {
+  std::string cfg = *dir_ + "/budget.toml";
+  std::ofstream(cfg) << "job_output = \"1M\"\n";
+  ServeProcess budget(*dir_ + "/budget-data", *dir_ + "/budget.log", {"--config", cfg});
+  ASSERT_NE(budget.port(), 0) << budget.first_line();
+  json job = {{"language", "python3"},
+              {"files", {{{"name", "main.py"},
+                          {"content", "import sys\nsys.stdout.write('x' * 400000)\n"}}}},
+              {"tests", json::array()}};
+  for (int i = 0; i < 5; ++i) {
+    job["tests"].push_back({{"stdin", ""}});
+  }
+  Reply r = Call(budget.port(), http::verb::post, "/api/v1/runs", job.dump());
+  ASSERT_EQ(r.status, 200) << r.body.substr(0, 500);
+  json j = r.Json();
+  ASSERT_EQ(j["cases"].size(), 5u);
+  size_t total = 0;
+  for (const auto& c : j["cases"]) {
+    total += c["result"]["stdout"].get<std::string>().size();
+  }
+  EXPECT_LE(total, 1u << 20);
+  EXPECT_EQ(j["cases"][0]["result"]["status"], "OK");
+  EXPECT_EQ(j["cases"][1]["result"]["status"], "OK");
+  EXPECT_EQ(j["cases"][2]["result"]["status"], "OLE");
+  EXPECT_THAT(j["cases"][2]["result"]["message"].get<std::string>(),
+              HasSubstr("job's output limit"));
+  for (int i : {3, 4}) {
+    EXPECT_EQ(j["cases"][i]["result"]["status"], "OLE");
+    EXPECT_THAT(j["cases"][i]["result"]["message"].get<std::string>(), HasSubstr("not run"));
+  }
+  EXPECT_EQ(j["status"], "OLE");
+}
+
 TEST_F(ServeTest, ZZGracefulShutdownAndRecovery) {
   std::string data = *dir_ + "/data2";
   std::string job_id;
