@@ -77,8 +77,8 @@ BoxEnds BoxPipes::KeepSupervisorEnds(long pid, int pid_fd) {
   BoxEnds ends;
   ends.pid = pid;
   ends.pid_fd.reset(pid_fd);
-  for (UniqueFd* child_end : {&sync.read, &ready.write, &err.write, &status.write, &in.read,
-                              &out.write, &errout.write}) {
+  for (UniqueFd* child_end :
+       {&sync.read, &ready.write, &err.write, &status.write, &in.read, &out.write, &errout.write}) {
     child_end->reset();
   }
   ends.sync_write = std::move(sync.write);

@@ -28,14 +28,14 @@ std::shared_mutex& ForkGuard();
 
 // The supervisor's side of a launched box: its first process and its ends of the box's pipes.
 struct BoxEnds {
-  long pid = -1;      // host pid of the box's first process (its init, once it has exec'd)
+  long pid = -1;  // host pid of the box's first process (its init, once it has exec'd)
   UniqueFd pid_fd;
   UniqueFd sync_write;   // the go-aheads (the second one carries the program)
   UniqueFd ready_read;   // one byte once the box is built
   UniqueFd err_read;     // ChildError records
   UniqueFd status_read;  // the program's wait status, from the init
   UniqueFd out_read, errout_read;
-  UniqueFd in_write;     // the program's stdin; invalid when it is /dev/null
+  UniqueFd in_write;  // the program's stdin; invalid when it is /dev/null
 };
 
 // Clones the box's first process for `policy` in `slot`, with `mounts` to build, in `cgroup`,

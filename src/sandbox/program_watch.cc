@@ -20,7 +20,9 @@ using std::chrono::duration_cast;
 
 constexpr size_t kNone = SIZE_MAX;
 
-void SetNonBlocking(int fd) { ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK); }
+void SetNonBlocking(int fd) {
+  ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
+}
 
 // Delivers sig to the box's program: the child of the box's init (host pid init_pid) that is
 // pid 2 in the box's pid namespace. The pidfd pins the process, and it is checked again after
@@ -80,11 +82,16 @@ class Watch {
  public:
   Watch(const WatchedBox& box, const RunRequest& request, const Limits& limits,
         Clock::time_point start, uint64_t cpu_baseline_ns)
-      : box_(box), request_(request), limits_(limits), start_(start),
+      : box_(box),
+        request_(request),
+        limits_(limits),
+        start_(start),
         cpu_baseline_ns_(cpu_baseline_ns),
         cpu_limit_ns_(static_cast<uint64_t>(limits.cpu_time.count()) * 1000000ull),
-        wall_deadline_(start + limits.wall_time), next_cpu_check_(start),
-        stdin_eof_(request.stdin_fd < 0), signal_open_(request.signal_fd >= 0) {}
+        wall_deadline_(start + limits.wall_time),
+        next_cpu_check_(start),
+        stdin_eof_(request.stdin_fd < 0),
+        signal_open_(request.signal_fd >= 0) {}
 
   Result<WatchReport> Run();
 
@@ -175,10 +182,10 @@ Status Watch::PollOnce() {
   size_t i_cancel = (request_.cancel_fd >= 0 && report_.kill_reason == KillReason::kNone)
                         ? set.Add(request_.cancel_fd, POLLIN)
                         : kNone;
-  size_t i_signal = (signal_open_ && !report_.program_status &&
-                     report_.kill_reason == KillReason::kNone)
-                        ? set.Add(request_.signal_fd, POLLIN)
-                        : kNone;
+  size_t i_signal =
+      (signal_open_ && !report_.program_status && report_.kill_reason == KillReason::kNone)
+          ? set.Add(request_.signal_fd, POLLIN)
+          : kNone;
   if (set.Poll(TimeoutMs()) < 0 && errno != EINTR) {
     return ErrnoError("poll");
   }

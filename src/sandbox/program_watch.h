@@ -23,14 +23,14 @@ namespace runbox::sandbox {
 
 // The supervisor's ends of a started box, borrowed from the Box for the watch.
 struct WatchedBox {
-  long init_pid = -1;            // host pid of the box's init (the program is its child)
-  int pid_fd = -1;               // the init's pidfd: the box is killed and reaped through it
-  bool* init_gone = nullptr;     // set once the init is reaped
+  long init_pid = -1;              // host pid of the box's init (the program is its child)
+  int pid_fd = -1;                 // the init's pidfd: the box is killed and reaped through it
+  bool* init_gone = nullptr;       // set once the init is reaped
   const Cgroup* cgroup = nullptr;  // CPU time of the box
-  int out_read = -1;             // the program's stdout and stderr (made non-blocking)
+  int out_read = -1;               // the program's stdout and stderr (made non-blocking)
   int errout_read = -1;
-  UniqueFd* in_write = nullptr;  // its stdin: closed at the caller's EOF or when the program
-                                 // closes its end; invalid when stdin is /dev/null
+  UniqueFd* in_write = nullptr;     // its stdin: closed at the caller's EOF or when the program
+                                    // closes its end; invalid when stdin is /dev/null
   UniqueFd* err_read = nullptr;     // ChildError records: closed after one, or at EOF
   UniqueFd* status_read = nullptr;  // the init's report of the program's wait status
 };

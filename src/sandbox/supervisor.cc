@@ -225,8 +225,8 @@ Status ReleaseToBuild(const Box::State& st) {
 // Waits for the box's ready byte. Without it the child failed while building the box: its error
 // record (or nothing, if it died otherwise) is in the error pipe, complete once it has exited.
 Status AwaitBuilt(Box::State& st, const MountPlan& mounts) {
-  RUNBOX_TRY(WaitReadable(st.ends.ready_read.get(), st.ends.pid_fd.get(),
-                          std::chrono::seconds(30), "waiting for the box to be built"));
+  RUNBOX_TRY(WaitReadable(st.ends.ready_read.get(), st.ends.pid_fd.get(), std::chrono::seconds(30),
+                          "waiting for the box to be built"));
   char ready_byte = 0;
   if (::read(st.ends.ready_read.get(), &ready_byte, 1) == 1) {
     return OkStatus();
@@ -316,16 +316,14 @@ Result<std::string> CopyOutOf(const Box::State& st, const Policy& policy,
     return std::string();
   }
   RUNBOX_ASSIGN_OR_RETURN(UniqueFd workdir, OpenBoxWorkdir(st.ends.pid, policy.workdir));
-  RUNBOX_ASSIGN_OR_RETURN(CopyOutReport report,
-                          CopyOut(workdir.get(), policy.copy_out,
-                                  CopyOutBudget::For(policy.limits)));
+  RUNBOX_ASSIGN_OR_RETURN(CopyOutReport report, CopyOut(workdir.get(), policy.copy_out,
+                                                        CopyOutBudget::For(policy.limits)));
   return std::move(report.refused);
 }
 
 // The cgroup's accounting (final: the box is empty) and the verdict, as the run's Outcome.
 Result<Outcome> MakeOutcome(const Box::State& st, const Policy& policy, const RunRequest& request,
-                            uint64_t cpu_baseline_ns, WatchReport watch,
-                            std::string copy_refused) {
+                            uint64_t cpu_baseline_ns, WatchReport watch, std::string copy_refused) {
   RUNBOX_ASSIGN_OR_RETURN(CgroupUsage usage, st.cgroup->Usage());
   usage.cpu_ns = usage.cpu_ns > cpu_baseline_ns ? usage.cpu_ns - cpu_baseline_ns : 0;
   RUNBOX_ASSIGN_OR_RETURN(Verdict verdict, DecideVerdict(VerdictInputs{
@@ -365,7 +363,9 @@ Box& Box::operator=(Box&& other) noexcept {
   }
   return *this;
 }
-Box::~Box() { (void)Close(); }
+Box::~Box() {
+  (void)Close();
+}
 
 bool Box::Fits(const Policy& policy) const {
   return state_ && !state_->used && state_->policy.SameBox(policy);
@@ -404,8 +404,8 @@ Result<Box> Box::Prepare(const Policy& policy, const HostConfig& host, const Box
   trace.Mark("cgroup create");
   RUNBOX_ASSIGN_OR_RETURN(MountPlan mounts, MountPlan::Build(policy, s.slot.root()));
   trace.Mark("mount plan");
-  RUNBOX_ASSIGN_OR_RETURN(s.ends, LaunchBox(policy, mounts, *s.cgroup, s.slot, s.env,
-                                            options.nice, options.stdin_pipe));
+  RUNBOX_ASSIGN_OR_RETURN(s.ends, LaunchBox(policy, mounts, *s.cgroup, s.slot, s.env, options.nice,
+                                            options.stdin_pipe));
   trace.Mark("clone");
   RUNBOX_TRY(ReleaseToBuild(s));
   trace.Mark("id maps");
@@ -437,8 +437,7 @@ Result<Outcome> Box::Run(const Policy& policy, const RunRequest& request) {
                      .err_read = &st.ends.err_read,
                      .status_read = &st.ends.status_read};
   RUNBOX_ASSIGN_OR_RETURN(WatchReport watch, WatchProgram(watched, request, policy.limits,
-                                                          started.start,
-                                                          started.cpu_baseline_ns));
+                                                          started.start, started.cpu_baseline_ns));
   trace.Mark("program ran");
   Result<std::string> copy_refused = CopyOutOf(st, policy, watch);
   // A parked init has killed and reaped the rest of the box before it reported the program's

@@ -66,11 +66,14 @@ void Judge(const VerdictInputs& in, bool signaled, Verdict& v) {
         "wall time limit of " + FormatDuration(limits.wall_time) + " exceeded");
   } else if (in.kill_reason == KillReason::kCpuTime || v.signal == SIGXCPU ||
              in.cpu_ns >= cpu_limit_ns) {
-    set(RunStatus::kTimeLimit, "CPU time limit of " + FormatDuration(limits.cpu_time) + " exceeded");
+    set(RunStatus::kTimeLimit,
+        "CPU time limit of " + FormatDuration(limits.cpu_time) + " exceeded");
   } else if (in.oom_kills > 0) {
-    set(RunStatus::kMemoryLimit, "memory limit of " + FormatSize(limits.memory_bytes) + " exceeded");
+    set(RunStatus::kMemoryLimit,
+        "memory limit of " + FormatSize(limits.memory_bytes) + " exceeded");
   } else if (in.kill_reason == KillReason::kOutput) {
-    set(RunStatus::kOutputLimit, "output limit of " + FormatSize(limits.output_bytes) + " exceeded");
+    set(RunStatus::kOutputLimit,
+        "output limit of " + FormatSize(limits.output_bytes) + " exceeded");
   } else if (!in.copy_refused.empty()) {
     // The program ended on its own, but left more in the workdir than the copy-out takes: its
     // output is over a limit (nothing was copied), like output past output_bytes.
@@ -79,9 +82,9 @@ void Judge(const VerdictInputs& in, bool signaled, Verdict& v) {
     set(RunStatus::kOutputLimit,
         "file size limit of " + FormatSize(limits.file_size_bytes) + " exceeded");
   } else if (signaled) {
-    set(RunStatus::kSignaled, "killed by signal " + std::to_string(v.signal) + " (SIG" +
-                                  SignalName(v.signal) + ")" +
-                                  (v.signal == SIGSYS ? ": a system call forbidden in the box" : ""));
+    set(RunStatus::kSignaled,
+        "killed by signal " + std::to_string(v.signal) + " (SIG" + SignalName(v.signal) + ")" +
+            (v.signal == SIGSYS ? ": a system call forbidden in the box" : ""));
   } else if (v.exit_code != 0) {
     set(RunStatus::kRuntimeError, "exited with code " + std::to_string(v.exit_code));
   } else {

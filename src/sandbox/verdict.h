@@ -36,15 +36,15 @@ namespace runbox::sandbox {
 enum class KillReason { kNone, kWallTime, kCpuTime, kOutput, kCancelled };
 
 struct VerdictInputs {
-  Limits limits;                           // the run's limits, for the messages and the CPU check
-  std::optional<ChildError> child_error;   // from the error pipe: setup or execve failed
-  std::optional<int32_t> program_status;   // the program's wait status, as the init reported it
-  int init_status = 0;                     // the init's own end (128+N for signal N), if reaped
+  Limits limits;                          // the run's limits, for the messages and the CPU check
+  std::optional<ChildError> child_error;  // from the error pipe: setup or execve failed
+  std::optional<int32_t> program_status;  // the program's wait status, as the init reported it
+  int init_status = 0;                    // the init's own end (128+N for signal N), if reaped
   KillReason kill_reason = KillReason::kNone;
-  uint64_t cpu_ns = 0;                     // CPU time of the program's tree (set-up's excluded)
-  uint64_t oom_kills = 0;                  // OOM kills in the box's cgroup
-  std::string copy_refused;                // CopyOutReport::refused; empty: copied, or no copy
-  std::string_view command;                // argv[0], for "command not found"
+  uint64_t cpu_ns = 0;       // CPU time of the program's tree (set-up's excluded)
+  uint64_t oom_kills = 0;    // OOM kills in the box's cgroup
+  std::string copy_refused;  // CopyOutReport::refused; empty: copied, or no copy
+  std::string_view command;  // argv[0], for "command not found"
 };
 
 struct Verdict {

@@ -13,8 +13,12 @@ namespace {
 using ::testing::HasSubstr;
 
 // Wait statuses as the init reports them (waitpid's encoding).
-int32_t Exited(int code) { return code << 8; }
-int32_t Signaled(int sig) { return sig; }
+int32_t Exited(int code) {
+  return code << 8;
+}
+int32_t Signaled(int sig) {
+  return sig;
+}
 
 Limits TestLimits() {
   Limits l;
@@ -25,8 +29,8 @@ Limits TestLimits() {
   l.file_size_bytes = 2ull << 20;
   return l;
 }
-constexpr uint64_t kUnderCpu = 100'000'000ull;   // 100 ms
-constexpr uint64_t kAtCpu = 2'000'000'000ull;    // the 2 s limit
+constexpr uint64_t kUnderCpu = 100'000'000ull;  // 100 ms
+constexpr uint64_t kAtCpu = 2'000'000'000ull;   // the 2 s limit
 
 struct Row {
   const char* name;
@@ -53,7 +57,9 @@ VerdictInputs In(std::optional<int32_t> status, KillReason kill = KillReason::kN
 const char kRefused[] = "the box's files exceed the copy-out budget of 64 MiB";
 
 // gtest names the row in a failure, rather than dumping its bytes.
-void PrintTo(const Row& row, std::ostream* os) { *os << row.name; }
+void PrintTo(const Row& row, std::ostream* os) {
+  *os << row.name;
+}
 
 class VerdictTest : public ::testing::TestWithParam<Row> {};
 
@@ -88,8 +94,8 @@ INSTANTIATE_TEST_SUITE_P(
         Row{"Sigxcpu", In(Signaled(SIGXCPU)), RunStatus::kTimeLimit, -1, SIGXCPU,
             "CPU time limit of 2 s exceeded"},
         // Exited before the 10 ms CPU poll caught it: the cgroup's total still says TLE.
-        Row{"CpuOverButExited", In(Exited(0), KillReason::kNone, 0, kAtCpu),
-            RunStatus::kTimeLimit, 0, 0, "CPU time limit of 2 s exceeded"},
+        Row{"CpuOverButExited", In(Exited(0), KillReason::kNone, 0, kAtCpu), RunStatus::kTimeLimit,
+            0, 0, "CPU time limit of 2 s exceeded"},
         Row{"OomKilledInit", In(std::nullopt, KillReason::kNone, 1), RunStatus::kMemoryLimit, -1,
             SIGKILL, "memory limit of 64 MiB exceeded"},
         Row{"OomKilledChildProgramExited0", In(Exited(0), KillReason::kNone, 1),
@@ -107,16 +113,16 @@ INSTANTIATE_TEST_SUITE_P(
         // Precedence: runbox's own kill reason first, cancel before every limit.
         Row{"CancelledWhileOomAndOverCpu", In(std::nullopt, KillReason::kCancelled, 1, kAtCpu),
             RunStatus::kSystemError, -1, SIGKILL, "run cancelled"},
-        Row{"WallKillBeatsOom", In(std::nullopt, KillReason::kWallTime, 1),
-            RunStatus::kTimeLimit, -1, SIGKILL, "wall time limit of 5 s exceeded"},
+        Row{"WallKillBeatsOom", In(std::nullopt, KillReason::kWallTime, 1), RunStatus::kTimeLimit,
+            -1, SIGKILL, "wall time limit of 5 s exceeded"},
         Row{"WallKillBeatsCpuTotal", In(std::nullopt, KillReason::kWallTime, 0, kAtCpu),
             RunStatus::kTimeLimit, -1, SIGKILL, "wall time limit of 5 s exceeded"},
         Row{"CpuBeatsOom", In(std::nullopt, KillReason::kCpuTime, 1), RunStatus::kTimeLimit, -1,
             SIGKILL, "CPU time limit of 2 s exceeded"},
         Row{"CpuTotalBeatsOutputKill", In(std::nullopt, KillReason::kOutput, 0, kAtCpu),
             RunStatus::kTimeLimit, -1, SIGKILL, "CPU time limit of 2 s exceeded"},
-        Row{"OomBeatsOutputKill", In(std::nullopt, KillReason::kOutput, 1),
-            RunStatus::kMemoryLimit, -1, SIGKILL, "memory limit of 64 MiB exceeded"},
+        Row{"OomBeatsOutputKill", In(std::nullopt, KillReason::kOutput, 1), RunStatus::kMemoryLimit,
+            -1, SIGKILL, "memory limit of 64 MiB exceeded"},
         // Output overflow, then the program's own end: OLE whatever it was.
         Row{"OutputKillThenNonZeroExit", In(Exited(1), KillReason::kOutput),
             RunStatus::kOutputLimit, 1, 0, "output limit of 1 MiB exceeded"},
@@ -124,8 +130,8 @@ INSTANTIATE_TEST_SUITE_P(
             RunStatus::kOutputLimit, -1, SIGSEGV, "output limit of 1 MiB exceeded"},
         Row{"OutputKillThenSigxfsz", In(Signaled(SIGXFSZ), KillReason::kOutput),
             RunStatus::kOutputLimit, -1, SIGXFSZ, "output limit of 1 MiB exceeded"},
-        Row{"OomBeatsSigxfsz", In(Signaled(SIGXFSZ), KillReason::kNone, 1),
-            RunStatus::kMemoryLimit, -1, SIGXFSZ, "memory limit of 64 MiB exceeded"},
+        Row{"OomBeatsSigxfsz", In(Signaled(SIGXFSZ), KillReason::kNone, 1), RunStatus::kMemoryLimit,
+            -1, SIGXFSZ, "memory limit of 64 MiB exceeded"},
         // The copy-out refusal ranks with the output limit: below time and memory (it once
         // overrode them, and a program killed by SIGXCPU was reported as OLE), above SIGXFSZ,
         // signals and exit codes.
