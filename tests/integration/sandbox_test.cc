@@ -587,6 +587,18 @@ TEST_F(CopyOutTest, ADeepDirectoryChainIsRefusedAndLeavesNothing) {
   EXPECT_EQ(Du().names, 0u) << "the refused copy left files behind";
 }
 
+// A copy-out refusal ranks with the output limit, below time and memory: a program ended by
+// SIGXCPU that also left too deep a tree was reported as OLE with the copy-out message, hiding
+// the CPU limit (verdict.h, rule 9; verdict_test.cc has the rows).
+TEST_F(CopyOutTest, ACpuLimitSignalBeatsTheCopyOutRefusal) {
+  auto o = Run({"/bin/sh", "-c",
+                "/opt/probe/probe deepdir 3000 >/dev/null && exec /opt/probe/probe signal 24"});
+  EXPECT_EQ(o.status, RunStatus::kTimeLimit) << o.message;
+  EXPECT_EQ(o.signal, SIGXCPU);
+  EXPECT_THAT(o.message, HasSubstr("CPU time limit"));
+  EXPECT_EQ(Du().names, 0u) << "the refused copy left files behind";
+}
+
 // Directories just within the depth budget come out whole.
 TEST_F(CopyOutTest, ADirectoryChainWithinTheBudgetComesOut) {
   auto o = Run({"deepdir", "60"});
