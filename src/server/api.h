@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 
+#include "lang/version.h"
 #include "server/config.h"
 #include "server/job_service.h"
 #include "server/router.h"
@@ -50,10 +51,10 @@ void RegisterAll(Router& router, ApiContext& ctx);
 // The OpenAPI 3 document, taken from docs/api.md at build time.
 const std::string& OpenApiJson();
 
-// Piston's version: the first dotted number in a version string, padded to x.y.z
-// ("g++ 12.2.0" -> "12.2.0", "Python 3.11" -> "3.11.0"), or "0.0.0".
-std::string SemverOf(const std::string& version);
-// Whether a Piston version request ("", "*", "3", "3.11", "3.11.x", "3.11.2") matches semver.
-bool PistonVersionMatches(const std::string& wanted, const std::string& semver);
+// A language's version as APIs show it: x.y.z of its version command's text (lang/version.h
+// parses versions and matches version ranges for every API and the engine).
+inline std::string SemverOf(const std::string& version) {
+  return lang::SemverOf(version).ToString();
+}
 
 }  // namespace runbox::server

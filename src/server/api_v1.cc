@@ -28,12 +28,29 @@ bool DecodeRequest(ApiContext& ctx, const json& body, const DecodeOptions& optio
     }
     return false;
   }
-  if (!ctx.jobs->FindLanguage(job->language)) {
+  auto language = ctx.jobs->FindLanguage(job->language);
+  if (!language) {
     std::string f = field_prefix.empty() ? "language" : field_prefix + ".language";
     *err = {404, "not_found",
             f + ": unknown or not installed language '" + job->language +
                 "' (GET /api/v1/languages lists them)",
             f};
+    return false;
+  }
+  // Checked here, not only by the engine, so that the client gets the 400/404 instead of a job
+  // that ends as SE: a version is a semver range over the installed version (lang/version.h).
+  std::string vf = field_prefix.empty() ? "version" : field_prefix + ".version";
+  Result<lang::VersionRange> range = lang::VersionRange::Parse(job->version);
+  if (!range) {
+    *err = BadRequest(vf, "'" + job->version + "' is not a version range (examples: \"3.11\", " +
+                              "\"3.x\", \">=3.9 <4\", \"*\")");
+    return false;
+  }
+  if (!range->Matches(lang::SemverOf(language->version))) {
+    *err = {404, "not_found",
+            vf + ": '" + job->version + "' of " + language->id +
+                " is not installed; installed versions: " + SemverOf(language->version),
+            vf};
     return false;
   }
   return true;

@@ -164,14 +164,6 @@ TEST(PistonVersionTest, SemverAndMatching) {
   EXPECT_EQ(SemverOf("javac 17"), "17.0.0");
   EXPECT_EQ(SemverOf("node v18.13"), "18.13.0");
   EXPECT_EQ(SemverOf(""), "0.0.0");
-  EXPECT_TRUE(PistonVersionMatches("", "3.11.2"));
-  EXPECT_TRUE(PistonVersionMatches("*", "3.11.2"));
-  EXPECT_TRUE(PistonVersionMatches("3", "3.11.2"));
-  EXPECT_TRUE(PistonVersionMatches("3.11", "3.11.2"));
-  EXPECT_TRUE(PistonVersionMatches("3.11.x", "3.11.2"));
-  EXPECT_TRUE(PistonVersionMatches("3.11.2", "3.11.2"));
-  EXPECT_FALSE(PistonVersionMatches("3.10.0", "3.11.2"));
-  EXPECT_FALSE(PistonVersionMatches("2", "3.11.2"));
 }
 
 // --- issue 12: hostile request data ------------------------------------------------------------
@@ -194,6 +186,20 @@ TEST(HostileInputTest, DeepNestingIsA400BeforeAnyValueIsBuilt) {
   EXPECT_EQ(JsonNestingDepth(R"([{"a":[{}]}])"), 4u);
   ASSERT_FALSE(ParseJsonBody("not json", &out, &err, "the message"));
   EXPECT_THAT(err.message, HasSubstr("the message is not valid JSON"));
+}
+
+// The depth cap keeps values from outside shallow, but a deep value must still be safe to
+// destroy: nlohmann (3.10+) flattens a value onto a heap stack in its destructor instead of
+// recursing. A recursive destructor would overflow the stack here.
+TEST(HostileInputTest, DestroyingADeepValueDoesNotRecurse) {
+  json deep = json::array();
+  json* cur = &deep;
+  for (int i = 0; i < 200000; ++i) {
+    cur->push_back(json::array());
+    cur = &cur->back();
+  }
+  deep = json();  // destroys 200k levels
+  SUCCEED();
 }
 
 TEST(HostileInputTest, HexIsStrict) {

@@ -78,80 +78,6 @@ void Execute(ApiContext& ctx, const HttpRequest& req, const PathParams&, Respond
 
 }  // namespace
 
-std::string SemverOf(const std::string& version) {
-  // The first dotted number ("go1.19.8" -> 1.19.8, "rustc 1.63.0 (4b91a6ea7 2022-08-08)" ->
-  // 1.63.0); a bare number only when there is no dotted one.
-  std::string bare;
-  size_t i = 0;
-  while (i < version.size()) {
-    if (!std::isdigit(static_cast<unsigned char>(version[i]))) {
-      ++i;
-      continue;
-    }
-    std::vector<std::string> parts(1);
-    size_t j = i;
-    while (j < version.size() &&
-           (std::isdigit(static_cast<unsigned char>(version[j])) || version[j] == '.')) {
-      if (version[j] == '.') {
-        if (parts.back().empty() || parts.size() == 3) {
-          break;
-        }
-        parts.emplace_back();
-      } else {
-        parts.back().push_back(version[j]);
-      }
-      ++j;
-    }
-    if (parts.back().empty()) {
-      parts.pop_back();
-    }
-    if (parts.size() >= 2) {
-      while (parts.size() < 3) {
-        parts.push_back("0");
-      }
-      return parts[0] + "." + parts[1] + "." + parts[2];
-    }
-    if (bare.empty()) {
-      bare = parts[0];
-    }
-    i = j + 1;
-  }
-  return bare.empty() ? "0.0.0" : bare + ".0.0";
-}
-
-bool PistonVersionMatches(const std::string& wanted, const std::string& semver) {
-  if (wanted.empty() || wanted == "*" || wanted == "x" || wanted == "latest") {
-    return true;
-  }
-  std::string w = wanted;
-  if (!w.empty() && (w[0] == 'v' || w[0] == '=')) {
-    w = w.substr(1);
-  }
-  // Compare dotted parts; "x" or "*" in a part matches anything; missing parts match anything.
-  auto split = [](const std::string& s) {
-    std::vector<std::string> out(1);
-    for (char c : s) {
-      if (c == '.') {
-        out.emplace_back();
-      } else {
-        out.back().push_back(c);
-      }
-    }
-    return out;
-  };
-  auto wp = split(w);
-  auto sp = split(semver);
-  for (size_t i = 0; i < wp.size(); ++i) {
-    if (wp[i] == "x" || wp[i] == "*" || wp[i] == "X") {
-      continue;
-    }
-    if (i >= sp.size() || wp[i] != sp[i]) {
-      return false;
-    }
-  }
-  return true;
-}
-
 bool DecodePistonJob(const json& body, ApiContext& ctx, PistonJob* out, std::string* message) {
   if (!body.contains("language") || !body["language"].is_string() ||
       body["language"].get<std::string>().empty()) {
@@ -184,8 +110,14 @@ bool DecodePistonJob(const json& body, ApiContext& ctx, PistonJob* out, std::str
       return false;
     }
   }
+  // Piston matches with node-semver's satisfies(); so does lang::VersionRange.
+  Result<lang::VersionRange> range = lang::VersionRange::Parse(version);
+  if (!range) {
+    *message = range.error().message;
+    return false;
+  }
   auto lang = ctx.jobs->FindLanguage(language);
-  if (!lang || !PistonVersionMatches(version, SemverOf(lang->version))) {
+  if (!lang || !range->Matches(lang::SemverOf(lang->version))) {
     *message = language + "-" + (version.empty() ? "*" : version) + " runtime is unknown";
     return false;
   }

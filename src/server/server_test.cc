@@ -486,5 +486,35 @@ TEST(RouterTest, HandlerExceptionIs500) {
   EXPECT_EQ(j["error"]["code"], "internal");
 }
 
+// A version that matches nothing installed is a 404 listing what is installed, answered before
+// the job is queued (it once came back 200 with an SE result); a malformed range is a 400. Both
+// the native API and Piston match node-semver ranges (issue 13).
+TEST(NativeApiTest, VersionsAreSemverRangesCheckedBeforeTheJobRuns) {
+  TestEnv env;
+  auto job = [](const std::string& version) {
+    return R"({"language":"cc","version":")" + version +
+           R"(","files":[{"name":"main.c","content":"int main(){}"}]})";
+  };
+  for (const char* ok : {"1", "1.2", "1.2.3", "1.x", "^1.1", ">=1 <2", "*", ""}) {
+    json j = env.CallJson("POST", "/api/v1/runs", job(ok), 200);
+    EXPECT_EQ(j["status"], "OK") << ok;
+  }
+  for (const char* miss : {"9.9", "3", "1.2.4", "<1", "2 || 3"}) {
+    json j = env.CallJson("POST", "/api/v1/runs", job(miss), 404);
+    EXPECT_EQ(j["error"]["field"], "version") << miss;
+    EXPECT_THAT(j["error"]["message"].get<std::string>(), HasSubstr("installed versions: 1.2.3"));
+  }
+  json bad = env.CallJson("POST", "/api/v1/runs", job("3..1"), 400);
+  EXPECT_EQ(bad["error"]["field"], "version");
+  HttpResponse piston = env.Call("POST", "/api/v2/execute", R"({"language":"cc","version":"3..1",
+      "files":[{"content":"int main(){}"}]})");
+  EXPECT_EQ(piston.status, 400) << piston.body;
+  EXPECT_THAT(piston.body, HasSubstr("is not a version range"));
+  json pok = env.CallJson("POST", "/api/v2/execute", R"({"language":"cc","version":"^1.2",
+      "files":[{"content":"int main(){}"}]})",
+                          200);
+  EXPECT_EQ(pok["version"], "1.2.3");
+}
+
 }  // namespace
 }  // namespace runbox::server
