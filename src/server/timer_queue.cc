@@ -42,7 +42,10 @@ void TimerQueue::Loop() {
     }
     auto first = timers_.begin();
     if (first->first > Clock::now()) {
-      cv_.wait_until(lock, first->first);
+      // A copy: wait_until reads the deadline again after it wakes, when Cancel() may have
+      // erased the node that held it (heap-use-after-free found by tests/fuzz/fuzz_router).
+      const Clock::time_point deadline = first->first;
+      cv_.wait_until(lock, deadline);
       continue;
     }
     std::function<void()> fn = std::move(first->second.second);
