@@ -8,7 +8,9 @@
 
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
+#include <fcntl.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 
@@ -772,6 +774,57 @@ TEST_F(ServerFixture, DiskFullNeverLeavesAJobRunning) {
   EXPECT_EQ(Request(http::verb::get, "/healthz").result_int(), 200);
   EXPECT_EQ(Request(http::verb::post, "/api/v1/runs", kEcho).result_int(), 200);
   server_.reset();
+}
+
+// With descriptors exhausted, accept() fails at once for as long as a connection waits: the
+// server must back off and log once per episode (it logged 6.8 million lines in 20 s), and
+// serve the waiting client once descriptors are free again.
+TEST_F(ServerFixture, AcceptBacksOffWhenDescriptorsRunOut) {
+  auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(log_);
+  auto previous = spdlog::default_logger();
+  spdlog::set_default_logger(std::make_shared<spdlog::logger>("test", sink));
+  spdlog::set_level(spdlog::level::info);
+  Start();
+  net::io_context ioc;
+  tcp::socket client(ioc);
+  client.open(tcp::v4());  // its descriptor exists before the table is full
+  rlimit old{};
+  ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &old), 0);
+  std::vector<int> filler;
+  int probe = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(probe, 0);
+  rlimit low = old;
+  low.rlim_cur = static_cast<rlim_t>(probe) + 32;
+  ::close(probe);
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &low), 0);
+  for (;;) {
+    int fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      break;
+    }
+    filler.push_back(fd);
+  }
+  client.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port_));
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  for (int fd : filler) {
+    ::close(fd);
+  }
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &old), 0);
+  auto res = Request(http::verb::get, "/healthz", "", &client);
+  EXPECT_EQ(res.result_int(), 200);
+  server_.reset();
+  spdlog::set_default_logger(previous);
+  spdlog::set_level(spdlog::level::warn);
+  std::string logged = log_.str();
+  size_t lines = 0;
+  for (size_t p = logged.find("accept: "); p != std::string::npos;
+       p = logged.find("accept: ", p + 1)) {
+    ++lines;
+  }
+  // One line when it starts, one when it ends.
+  EXPECT_EQ(lines, 2u) << logged.substr(0, 2000);
+  EXPECT_THAT(logged, HasSubstr("Too many open files"));
+  EXPECT_THAT(logged, HasSubstr("working again"));
 }
 
 }  // namespace
