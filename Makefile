@@ -8,8 +8,10 @@ RUNBOX = $(BUILD)/src/cli/runbox
 NPM_CI = npm ci --no-audit --no-fund --loglevel=error
 LISTEN ?= 127.0.0.1:8080
 DATA_DIR ?= /var/lib/runbox
+FUZZ_SECONDS ?= 20
 
-.PHONY: all deps test-deps languages build web browser node-deps test vm-test serve bench clean
+.PHONY: all deps test-deps languages build web browser node-deps test sanitize-test fuzz vm-test serve \
+	bench clean
 
 all: build
 
@@ -43,13 +45,25 @@ tests/server/node/node_modules/.package-lock.json: tests/server/node/package-loc
 node-deps: tests/server/node/node_modules/.package-lock.json
 
 # Every test: ctest (unit tests, real boxes, the real server with real clients, every catalog
-# language), the page in a real browser against the real server, then the cgroup, limit and
-# cleanup tests again inside a cgroup-v2-only VM (shared/vm/cgroup2-vm).
+# language), the page in a real browser against the real server, the cgroup, limit and cleanup
+# tests again inside a cgroup-v2-only VM (shared/vm/cgroup2-vm), the unit tests under ASan+UBSan,
+# then every fuzz target for FUZZ_SECONDS. (TSan: `make sanitize-test`, not yet run green.)
 test: test-deps languages build web browser node-deps
 	cd $(BUILD) && ctest --output-on-failure -j 1
 	cd web && RUNBOX_BIN=$(abspath $(RUNBOX)) RUNBOX_SERVE_ARGS="--languages $(CURDIR)/languages" \
 	  node --test --test-concurrency=1 test/*.test.mjs
 	scripts/vm-test.sh $(BUILD)
+	scripts/sanitize-test.sh asan
+	bench/fuzz.sh $(FUZZ_SECONDS)
+
+# The unit tests with ASan+UBSan, the concurrency tests with TSan (each in its own build dir).
+sanitize-test: test-deps
+	scripts/sanitize-test.sh asan
+	scripts/sanitize-test.sh tsan
+
+# Every libFuzzer target for FUZZ_SECONDS each (bench/fuzz.sh SECONDS TARGET... for more).
+fuzz: test-deps
+	bench/fuzz.sh $(FUZZ_SECONDS)
 
 vm-test: build
 	scripts/vm-test.sh $(BUILD)
@@ -63,4 +77,4 @@ bench: build
 	bench/api_bench.sh $(BUILD)
 
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) build-asan build-tsan build-fuzz
