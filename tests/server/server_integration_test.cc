@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <spawn.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -749,6 +750,80 @@ TEST_F(ServeTest, ZZGracefulShutdownAndRecovery) {
   }
   EXPECT_EQ(j["cases"][0]["result"]["stdout"], "KEPT");
   EXPECT_EQ(s.Stop(), 0);
+}
+
+
+// --- issue 12 (http): configuration, keys and the data dir, on the real binary ----------------
+
+class ServeHardeningTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    REQUIRE_OR_SKIP(geteuid() == 0, "runbox serve runs real boxes and needs root");
+    char tmpl[] = "/tmp/runbox-serve-h12-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+  }
+  void TearDown() override {
+    if (!dir_.empty()) {
+      std::filesystem::remove_all(dir_);
+    }
+  }
+  std::string ReadLog() {
+    std::ifstream in(dir_ + "/server.log");
+    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  std::string dir_;
+};
+
+// `runbox serve --config FILE` crashed on any non-empty file (toml++ built two ways in one
+// binary); now its settings take effect.
+TEST_F(ServeHardeningTest, ConfigFileSettingsTakeEffect) {
+  std::ofstream(dir_ + "/runbox.toml") << "max_body = \"2K\"\n"
+                                          "anonymous_rate = 0.001\n"
+                                          "anonymous_burst = 1\n"
+                                          "header_timeout = \"5s\"\n"
+                                          "[limits.default]\n"
+                                          "cpu_time = \"2s\"\n";
+  ServeProcess s(dir_ + "/data", dir_ + "/server.log", {"--config", dir_ + "/runbox.toml"});
+  ASSERT_NE(s.port(), 0) << "first line '" << s.first_line() << "'; log:\n" << ReadLog();
+  Reply big = Call(s.port(), http::verb::post, "/api/v1/runs", std::string(3000, ' '));
+  EXPECT_EQ(big.status, 413) << big.body;
+  EXPECT_EQ(Call(s.port(), http::verb::get, "/api/v1/languages").status, 200);
+  EXPECT_EQ(Call(s.port(), http::verb::get, "/api/v1/languages").status, 429);
+  EXPECT_EQ(s.Stop(), 0);
+}
+
+TEST_F(ServeHardeningTest, SecondServerOnTheSameDataDirExits1) {
+  ServeProcess first(dir_ + "/data", dir_ + "/first.log");
+  ASSERT_NE(first.port(), 0);
+  ServeProcess second(dir_ + "/data", dir_ + "/server.log");
+  EXPECT_EQ(second.port(), 0);
+  EXPECT_EQ(second.Stop(), 1);
+  std::string log = ReadLog();
+  EXPECT_THAT(log, HasSubstr("runbox serve: "));
+  EXPECT_THAT(log, HasSubstr(dir_ + "/data"));
+  EXPECT_THAT(log, HasSubstr("another runbox server"));
+  // The first one is unharmed.
+  EXPECT_EQ(Call(first.port(), http::verb::get, "/healthz").status, 200);
+  EXPECT_EQ(first.Stop(), 0);
+}
+
+TEST_F(ServeHardeningTest, KeysComeFromAFileAndAreRequired) {
+  ServeProcess argv_key(dir_ + "/data", dir_ + "/server.log", {"--api-key", "ci:s3cr3t"});
+  EXPECT_EQ(argv_key.port(), 0);
+  EXPECT_EQ(argv_key.Stop(), 2);
+  EXPECT_THAT(ReadLog(), HasSubstr("--api-keys-file"));
+
+  std::string keys = dir_ + "/keys";
+  std::ofstream(keys) << "ci:s3cr3t\n";
+  ASSERT_EQ(chmod(keys.c_str(), 0600), 0);
+  ServeProcess s(dir_ + "/data", dir_ + "/server.log", {"--api-keys-file", keys});
+  ASSERT_NE(s.port(), 0) << ReadLog();
+  EXPECT_EQ(Call(s.port(), http::verb::get, "/api/v1/languages").status, 401);
+  EXPECT_EQ(Call(s.port(), http::verb::get, "/api/v1/languages?api_key=s3cr3t").status, 200);
+  EXPECT_EQ(s.Stop(), 0);
+  EXPECT_THAT(ReadLog(), ::testing::Not(HasSubstr("s3cr3t\n")));
+  EXPECT_THAT(ReadLog(), ::testing::Not(HasSubstr("api_key=s3cr3t")));
 }
 
 }  // namespace
