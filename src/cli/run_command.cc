@@ -170,15 +170,20 @@ Result<engine::Job> BuildJob(const RunFlags& f, const lang::Catalog& catalog) {
   }
   RUNBOX_ASSIGN_OR_RETURN(job.compare, ParseCompare(f.compare));
   if (!f.cpu_time.empty() || !f.wall_time.empty() || !f.memory.empty()) {
+    // Only the flags given are limits; the others stay defaults the language may raise.
     sandbox::Limits l;
+    job.run_limits_given = engine::LimitFields::None();
     if (!f.cpu_time.empty()) {
       RUNBOX_ASSIGN_OR_RETURN(l.cpu_time, ParseDuration(f.cpu_time));
+      job.run_limits_given.Add(engine::LimitField::kCpuTime);
     }
     if (!f.wall_time.empty()) {
       RUNBOX_ASSIGN_OR_RETURN(l.wall_time, ParseDuration(f.wall_time));
+      job.run_limits_given.Add(engine::LimitField::kWallTime);
     }
     if (!f.memory.empty()) {
       RUNBOX_ASSIGN_OR_RETURN(l.memory_bytes, ParseSize(f.memory));
+      job.run_limits_given.Add(engine::LimitField::kMemory);
     }
     job.run_limits = l;
   }

@@ -24,6 +24,7 @@
 #include "base/units.h"
 #include "engine/compile_cache.h"
 #include "engine/judge.h"
+#include "engine/limits.h"
 #include "engine/workspace.h"
 #include "lang/catalog.h"
 #include "lang/version.h"
@@ -36,70 +37,6 @@ using std::chrono::milliseconds;
 
 Error Invalid(const std::string& message) {
   return MakeError(ErrorCode::kInvalidArgument, message);
-}
-
-// ---- limits ----
-
-// Checks each field of a job's limits against the maximum; the message names the field as the
-// API does ("limits.memory_kib: ...").
-Status CheckLimits(const sandbox::Limits& l, const sandbox::Limits& max, const std::string& prefix) {
-  auto check = [&](const char* field, uint64_t value, uint64_t maximum,
-                   const std::string& shown, const std::string& shown_max) -> Status {
-    if (value == 0) {
-      return Invalid(prefix + "." + field + ": must be at least 1");
-    }
-    if (value > maximum) {
-      return Invalid(prefix + "." + field + ": " + shown + " is above the maximum " + shown_max);
-    }
-    return OkStatus();
-  };
-  auto ms = [](milliseconds d) { return static_cast<uint64_t>(std::max<int64_t>(d.count(), 0)); };
-  RUNBOX_TRY(check("cpu_time_ms", ms(l.cpu_time), ms(max.cpu_time), FormatDuration(l.cpu_time),
-                   FormatDuration(max.cpu_time)));
-  RUNBOX_TRY(check("wall_time_ms", ms(l.wall_time), ms(max.wall_time),
-                   FormatDuration(l.wall_time), FormatDuration(max.wall_time)));
-  RUNBOX_TRY(check("memory_kib", l.memory_bytes, max.memory_bytes, FormatSize(l.memory_bytes),
-                   FormatSize(max.memory_bytes)));
-  RUNBOX_TRY(check("pids", l.pids, max.pids, std::to_string(l.pids), std::to_string(max.pids)));
-  RUNBOX_TRY(check("output_bytes", l.output_bytes, max.output_bytes, FormatSize(l.output_bytes),
-                   FormatSize(max.output_bytes)));
-  RUNBOX_TRY(check("file_size_bytes", l.file_size_bytes, max.file_size_bytes,
-                   FormatSize(l.file_size_bytes), FormatSize(max.file_size_bytes)));
-  RUNBOX_TRY(check("disk_bytes", l.disk_bytes, max.disk_bytes, FormatSize(l.disk_bytes),
-                   FormatSize(max.disk_bytes)));
-  RUNBOX_TRY(check("open_files", l.open_files, max.open_files, std::to_string(l.open_files),
-                   std::to_string(max.open_files)));
-  RUNBOX_TRY(check("stack_bytes", l.stack_bytes, max.stack_bytes, FormatSize(l.stack_bytes),
-                   FormatSize(max.stack_bytes)));
-  return OkStatus();
-}
-
-// base raised by the language's adjustments, then clamped to max.
-sandbox::Limits EffectiveLimits(sandbox::Limits l, const lang::LimitAdjustments& adj,
-                                const sandbox::Limits& max) {
-  auto raise = [](auto& field, const auto& want) {
-    if (want && *want > field) {
-      field = *want;
-    }
-  };
-  raise(l.memory_bytes, adj.memory_bytes);
-  raise(l.pids, adj.pids);
-  raise(l.cpu_time, adj.cpu_time);
-  raise(l.wall_time, adj.wall_time);
-  raise(l.output_bytes, adj.output_bytes);
-  raise(l.file_size_bytes, adj.file_size_bytes);
-  raise(l.disk_bytes, adj.disk_bytes);
-  raise(l.open_files, adj.open_files);
-  l.cpu_time = std::min(l.cpu_time, max.cpu_time);
-  l.wall_time = std::min(l.wall_time, max.wall_time);
-  l.memory_bytes = std::min(l.memory_bytes, max.memory_bytes);
-  l.pids = std::min(l.pids, max.pids);
-  l.output_bytes = std::min(l.output_bytes, max.output_bytes);
-  l.file_size_bytes = std::min(l.file_size_bytes, max.file_size_bytes);
-  l.disk_bytes = std::min(l.disk_bytes, max.disk_bytes);
-  l.open_files = std::min(l.open_files, max.open_files);
-  l.stack_bytes = std::min(l.stack_bytes, max.stack_bytes);
-  return l;
 }
 
 // ---- boxes ----
@@ -369,16 +306,13 @@ Result<EngineImpl::Prepared> EngineImpl::Validate(const Job& job) const {
   if (job.float_tolerance < 0 || job.float_tolerance != job.float_tolerance) {
     return Invalid("float_tolerance: must be a number of at least 0");
   }
-  if (job.run_limits) {
-    RUNBOX_TRY(CheckLimits(*job.run_limits, config_.max_limits, "limits"));
-  }
-  if (job.compile_limits) {
-    RUNBOX_TRY(CheckLimits(*job.compile_limits, config_.max_limits, "compile_limits"));
-  }
-  p.run_limits = EffectiveLimits(job.run_limits.value_or(config_.default_limits),
-                                 p.spec->run_limits, config_.max_limits);
-  p.compile_limits = EffectiveLimits(job.compile_limits.value_or(config_.default_limits),
-                                     p.spec->compile_limits, config_.max_limits);
+  RUNBOX_ASSIGN_OR_RETURN(p.run_limits, ResolveLimits(job.run_limits, job.run_limits_given,
+                                                      p.spec->run_limits, config_.default_limits,
+                                                      config_.max_limits, "limits"));
+  RUNBOX_ASSIGN_OR_RETURN(
+      p.compile_limits,
+      ResolveLimits(job.compile_limits, job.compile_limits_given, p.spec->compile_limits,
+                    config_.default_limits, config_.max_limits, "compile_limits"));
   return p;
 }
 
@@ -405,10 +339,10 @@ std::string EngineImpl::ComputeVersion(const lang::LanguageSpec& spec) const {
   sandbox::Policy policy;
   policy.binds = LanguageBinds(spec);
   policy.env = LanguageEnv(spec);
-  policy.limits = EffectiveLimits(config_.default_limits, spec.run_limits, config_.max_limits);
+  policy.limits = AdjustedDefaults(config_.default_limits, spec.run_limits, config_.max_limits);
   policy.limits.memory_bytes = std::max<uint64_t>(policy.limits.memory_bytes, 512ull << 20);
   policy.limits.pids = std::max<uint32_t>(policy.limits.pids, 128);
-  policy.limits = EffectiveLimits(policy.limits, {}, config_.max_limits);
+  policy.limits = AdjustedDefaults(policy.limits, {}, config_.max_limits);
   sandbox::RunRequest req;
   req.argv = spec.version_command;
   auto outcome = sandbox::Run(policy, req, config_.host);

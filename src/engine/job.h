@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "sandbox/outcome.h"
@@ -24,6 +25,41 @@ enum class CompareMode {
   kFloat,             // tokens; numbers equal within abs or rel tolerance
 };
 
+// One field of sandbox::Limits, for saying which fields a job's client set.
+enum class LimitField : uint16_t {
+  kCpuTime = 1 << 0,
+  kWallTime = 1 << 1,
+  kMemory = 1 << 2,
+  kPids = 1 << 3,
+  kOutput = 1 << 4,
+  kFileSize = 1 << 5,
+  kDisk = 1 << 6,
+  kOpenFiles = 1 << 7,
+  kStack = 1 << 8,
+};
+
+// A set of LimitFields. Default: every field (a job that passes a whole sandbox::Limits asks for
+// all of it); decoders of requests that fill unnamed fields with defaults start from None().
+class LimitFields {
+ public:
+  static constexpr LimitFields All() { return LimitFields(0x1ff); }
+  static constexpr LimitFields None() { return LimitFields(0); }
+  constexpr LimitFields() : bits_(0x1ff) {}
+  constexpr LimitFields& Add(LimitField f) {
+    bits_ |= static_cast<uint16_t>(f);
+    return *this;
+  }
+  // By the API's name ("cpu_time_ms", "memory_kib", ...: docs/api.md). False for another name.
+  bool Add(std::string_view api_name);
+  constexpr bool Has(LimitField f) const { return (bits_ & static_cast<uint16_t>(f)) != 0; }
+  bool Has(std::string_view api_name) const;
+  friend constexpr bool operator==(LimitFields, LimitFields) = default;
+
+ private:
+  explicit constexpr LimitFields(uint16_t bits) : bits_(bits) {}
+  uint16_t bits_;
+};
+
 struct TestCase {
   std::string stdin_data;
   std::optional<std::string> expected_output;  // absent: run only, no verdict
@@ -39,9 +75,14 @@ struct Job {
   std::vector<TestCase> tests;          // at least one; a plain run is one case without expected
   CompareMode compare = CompareMode::kTrailingWhitespace;
   double float_tolerance = 1e-6;        // for kFloat
-  // Limits asked for; the engine clamps each to the configured maximum and language minimums.
+  // Limits asked for. A field the client set (in *_given) is the limit, exactly: above the
+  // engine's maximum it is a kInvalidArgument naming the field. Every other field is the engine's
+  // default raised by the language's adjustments (a JVM's memory and threads), then clamped to
+  // the maximum. Unset: no field was given.
   std::optional<sandbox::Limits> run_limits;
+  LimitFields run_limits_given;
   std::optional<sandbox::Limits> compile_limits;
+  LimitFields compile_limits_given;
   bool network_loopback = false;        // DANGER-free: only a private loopback
 };
 

@@ -171,6 +171,18 @@ bool StringArray(const json& j, const std::string& field, std::vector<std::strin
   return true;
 }
 
+// The fields a Limits object names (DecodeLimits fills the others with defaults): for the
+// engine, a named field is the limit, the others are defaults a language may raise.
+engine::LimitFields GivenLimitFields(const json& j) {
+  engine::LimitFields given = engine::LimitFields::None();
+  for (const auto& [key, v] : j.items()) {
+    if (!v.is_null()) {
+      given.Add(std::string_view(key));
+    }
+  }
+  return given;
+}
+
 }  // namespace
 
 bool DecodeLimits(const json& j, const std::string& field, const LimitsPolicy& policy,
@@ -666,6 +678,7 @@ bool DecodeJobRequest(const json& j, const LimitsPolicy& policy, const DecodeOpt
       return false;
     }
     job.run_limits = l;
+    job.run_limits_given = GivenLimitFields(j["limits"]);
   }
   if (j.contains("compile_limits") && !j["compile_limits"].is_null()) {
     sandbox::Limits l;
@@ -673,6 +686,7 @@ bool DecodeJobRequest(const json& j, const LimitsPolicy& policy, const DecodeOpt
       return false;
     }
     job.compile_limits = l;
+    job.compile_limits_given = GivenLimitFields(j["compile_limits"]);
   }
   *out = std::move(job);
   return true;

@@ -63,11 +63,20 @@ json EncodeStoredRequest(const engine::Job& job) {
   if (!job.main_file.empty()) {
     j["main_file"] = job.main_file;
   }
+  // Only the fields the client named, so that the job decoded again after a restart gets the
+  // same limits (an unnamed field is a default the language may raise).
+  auto given_limits = [](const sandbox::Limits& l, engine::LimitFields given) {
+    json out = EncodeLimits(l);
+    for (auto it = out.begin(); it != out.end();) {
+      it = given.Has(std::string_view(it.key())) ? std::next(it) : out.erase(it);
+    }
+    return out;
+  };
   if (job.run_limits) {
-    j["limits"] = EncodeLimits(*job.run_limits);
+    j["limits"] = given_limits(*job.run_limits, job.run_limits_given);
   }
   if (job.compile_limits) {
-    j["compile_limits"] = EncodeLimits(*job.compile_limits);
+    j["compile_limits"] = given_limits(*job.compile_limits, job.compile_limits_given);
   }
   if (b64) {
     j["x_tests_base64"] = true;

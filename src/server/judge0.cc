@@ -385,32 +385,47 @@ bool DecodeJudge0Submission(const json& p, ApiContext& ctx, bool base64, engine:
   }
 
   sandbox::Limits limits = policy.defaults;
+  // The fields the submission set (a 0 means the default): those are the limits, the others
+  // defaults a language may raise.
+  engine::LimitFields given = engine::LimitFields::None();
   const int64_t max_cpu_ms = policy.max.cpu_time.count();
   const int64_t max_wall_ms = policy.max.wall_time.count();
   // Seconds to ms; 0 means the configured default (Judge0 treats it so too).
   number("cpu_time_limit", 1000, 0, max_cpu_ms, [&](int64_t ms) {
     if (ms > 0) {
       limits.cpu_time = std::chrono::milliseconds(ms);
+      given.Add(engine::LimitField::kCpuTime);
     }
   });
   number("cpu_extra_time", 1000, 0, 5000, [](int64_t) {});
   number("wall_time_limit", 1000, 1000, max_wall_ms,
-         [&](int64_t ms) { limits.wall_time = std::chrono::milliseconds(ms); });
+         [&](int64_t ms) {
+           limits.wall_time = std::chrono::milliseconds(ms);
+           given.Add(engine::LimitField::kWallTime);
+         });
   // KB to bytes. Judge0's own minimum is 2048 KB; a box needs kMinMemoryBytes (4 MiB).
   number("memory_limit", 1024, static_cast<int64_t>(std::max<uint64_t>(2048 * 1024, kMinMemoryBytes)),
          static_cast<int64_t>(policy.max.memory_bytes),
-         [&](int64_t b) { limits.memory_bytes = static_cast<uint64_t>(b); });
+         [&](int64_t b) {
+           limits.memory_bytes = static_cast<uint64_t>(b);
+           given.Add(engine::LimitField::kMemory);
+         });
   number("stack_limit", 1024, 0, static_cast<int64_t>(policy.max.stack_bytes), [&](int64_t b) {
     if (b > 0) {
       limits.stack_bytes = static_cast<uint64_t>(b);
+      given.Add(engine::LimitField::kStack);
     }
   });
   number("max_processes_and_or_threads", 1, 1, policy.max.pids,
-         [&](int64_t n) { limits.pids = static_cast<uint32_t>(n); });
+         [&](int64_t n) {
+           limits.pids = static_cast<uint32_t>(n);
+           given.Add(engine::LimitField::kPids);
+         });
   number("max_file_size", 1024, 0, static_cast<int64_t>(policy.max.file_size_bytes),
          [&](int64_t b) {
            if (b > 0) {
              limits.file_size_bytes = static_cast<uint64_t>(b);
+             given.Add(engine::LimitField::kFileSize);
            }
          });
   number("number_of_runs", 1, 1, 20, [](int64_t) {});
@@ -469,6 +484,7 @@ bool DecodeJudge0Submission(const json& p, ApiContext& ctx, bool base64, engine:
   j.args = ShellWords(cli_args);
   j.compiler_options = ShellWords(compiler_options);
   j.run_limits = limits;
+  j.run_limits_given = given;
   // Judge0 compares trimmed output: trailing whitespace does not make a wrong answer.
   j.compare = engine::CompareMode::kTrailingWhitespace;
   *job = std::move(j);

@@ -218,8 +218,9 @@ bool DecodePistonJob(const json& body, ApiContext& ctx, PistonJob* out, std::str
   const LimitsPolicy policy = PolicyOf(*ctx.config);
   sandbox::Limits run = policy.defaults;
   sandbox::Limits compile = policy.defaults;
-  bool run_set = false;
-  bool compile_set = false;
+  // The fields the request named: those are the limits, the others defaults a language may raise.
+  engine::LimitFields run_given = engine::LimitFields::None();
+  engine::LimitFields compile_given = engine::LimitFields::None();
   struct Spec {
     const char* name;
     bool compile;
@@ -263,20 +264,25 @@ bool DecodePistonJob(const json& body, ApiContext& ctx, PistonJob* out, std::str
                    std::to_string(max);
         return false;
     }
+    engine::LimitFields& given = s.compile ? compile_given : run_given;
     if (s.kind == 0) {
       l.wall_time = std::chrono::milliseconds(n);
+      given.Add(engine::LimitField::kWallTime);
     } else if (s.kind == 1) {
       l.cpu_time = std::chrono::milliseconds(n);
+      given.Add(engine::LimitField::kCpuTime);
     } else {
       l.memory_bytes = static_cast<uint64_t>(n);
+      given.Add(engine::LimitField::kMemory);
     }
-    (s.compile ? compile_set : run_set) = true;
   }
-  if (run_set) {
+  if (run_given != engine::LimitFields::None()) {
     job.run_limits = run;
+    job.run_limits_given = run_given;
   }
-  if (compile_set) {
+  if (compile_given != engine::LimitFields::None()) {
     job.compile_limits = compile;
+    job.compile_limits_given = compile_given;
   }
   out->job = std::move(job);
   out->language = *lang;

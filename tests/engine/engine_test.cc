@@ -379,5 +379,33 @@ TEST_F(EngineTest, PreparedBoxesServeTheNextRunOfTheSameShape) {
   engine.reset();  // closes the waiting boxes
 }
 
+// Issue 13: Racket's catalog raises the default CPU limit to 10 s; that adjustment once won over
+// an explicit request too, so a loop given 1000 ms ran 3 s and came back OK. A request naming
+// only cpu_time_ms (as the API decoder passes it) gets exactly that, with the language's memory.
+TEST_F(EngineTest, AnExplicitCpuLimitIsNotRaisedByTheLanguage) {
+  if (::access("/usr/bin/racket", X_OK) != 0) {
+    if (testing::EngineInCi()) {
+      FAIL() << "racket is not installed (CI installs every catalog language)";
+    }
+    GTEST_SKIP() << "racket is not installed";
+  }
+  Job j = testing::SimpleJob("racket",
+                             "#lang racket/base\n"
+                             "(define start (current-inexact-milliseconds))\n"
+                             "(let loop () (when (< (- (current-inexact-milliseconds) start) 3000)"
+                             " (loop)))\n"
+                             "(display \"done\")\n");
+  j.run_limits = sandbox::Limits{};
+  j.run_limits->cpu_time = std::chrono::milliseconds(1000);
+  j.run_limits_given = LimitFields::None();
+  j.run_limits_given.Add(LimitField::kCpuTime);
+  JobResult r = MustRun(j);
+  ASSERT_EQ(r.cases.size(), 1u);
+  const sandbox::Outcome& o = r.cases[0].run;
+  EXPECT_EQ(o.status, RunStatus::kTimeLimit) << o.message << " " << o.stderr_data;
+  EXPECT_LT(o.cpu_time_ms, 2000u);
+  EXPECT_EQ(o.stdout_data, "");
+}
+
 }  // namespace
 }  // namespace runbox::engine
