@@ -1,6 +1,6 @@
 #include "lang/catalog.h"
 
-#include <toml++/toml.h>
+#include "lang/toml.h"
 
 #include <algorithm>
 #include <cctype>
@@ -175,17 +175,7 @@ Error FileError(const std::string& source, const std::vector<std::string>& probl
 }  // namespace
 
 Result<LanguageSpec> ParseLanguage(std::string_view toml_text, const std::string& source) {
-  // toml++ is built without exceptions (runbox::dep::toml): errors come back in the result.
-  toml::parse_result parsed = toml::parse(toml_text, source);
-  if (!parsed) {
-    // toml++ reports the position of the syntax error; keep it in "file:line:column" form.
-    const toml::parse_error& e = parsed.error();
-    const toml::source_position& at = e.source().begin;
-    return MakeError(ErrorCode::kInvalidArgument,
-                     source + ":" + std::to_string(at.line) + ":" + std::to_string(at.column) +
-                         ": TOML syntax error: " + std::string(e.description()));
-  }
-  toml::table table = std::move(parsed).table();
+  RUNBOX_ASSIGN_OR_RETURN(toml::table table, ParseToml(toml_text, source));
 
   LanguageSpec spec;
   spec.source = source;

@@ -2,7 +2,7 @@
 
 // toml++ header-only without exceptions, set once for the whole build by runbox::dep::toml
 // (src/lang/CMakeLists.txt): a per-file #define here was an ODR violation with src/lang.
-#include <toml++/toml.h>
+#include "lang/toml.h"
 
 #include <sys/stat.h>
 
@@ -455,13 +455,7 @@ Result<ApiKey> ParseApiKeySpec(const std::string& spec, size_t position) {
 
 Status ApplyToml(const std::string& toml_text, const std::string& source_name,
                  ServerConfig* config) {
-  toml::parse_result parsed = toml::parse(toml_text, source_name);
-  if (!parsed) {
-    const auto& err = parsed.error();
-    return Invalid(source_name + ":" + std::to_string(err.source().begin.line) + ": " +
-                   std::string(err.description()));
-  }
-  const toml::table& root = parsed.table();
+  RUNBOX_ASSIGN_OR_RETURN(const toml::table root, lang::ParseToml(toml_text, source_name));
   for (const auto& [k, node] : root) {
     std::string key(k.str());
     if (key == "limits") {
