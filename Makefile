@@ -10,6 +10,7 @@ LISTEN ?= 127.0.0.1:8080
 DATA_DIR ?= /var/lib/runbox
 FUZZ_SECONDS ?= 20
 
+.PHONY: lint format format-check
 .PHONY: all deps test-deps languages build web browser node-deps test sanitize-test fuzz vm-test serve \
 	bench clean
 
@@ -64,6 +65,14 @@ sanitize-test: test-deps
 # Every libFuzzer target for FUZZ_SECONDS each (bench/fuzz.sh SECONDS TARGET... for more).
 fuzz: test-deps
 	bench/fuzz.sh $(FUZZ_SECONDS)
+
+# clang-tidy with .clang-tidy's checks over the build's units; the .clang-format check, and its fix.
+lint: build
+	scripts/lint.sh $(BUILD)
+format-check:
+	scripts/check-format.sh
+format:
+	scripts/check-format.sh --fix
 
 vm-test: build
 	scripts/vm-test.sh $(BUILD)
