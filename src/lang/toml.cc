@@ -65,17 +65,12 @@ Status CheckTomlText(std::string_view text, const std::string& source) {
             ++k;
           }
           if (k < n && (text[k] == '\n' || text[k] == '\r')) {
-            // A line-ending backslash: toml++ skips all whitespace that follows, testing each
-            // character with is_whitespace(), the faulty switch for a non-ASCII one.
+            // A line-ending backslash: what follows is still string content (toml++ trims the
+            // whitespace with the fixed is_whitespace(), see toml.h).
             while (k < n && (text[k] == ' ' || text[k] == '\t' || text[k] == '\n' ||
                              text[k] == '\r')) {
               line += text[k] == '\n' ? 1 : 0;
               ++k;
-            }
-            if (k < n && !IsAscii(text[k])) {
-              return refuse(
-                  "a non-ASCII character right after a line-ending backslash (start the line "
-                  "with an ASCII character)");
             }
             i = k;
             continue;
