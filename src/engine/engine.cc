@@ -3,28 +3,26 @@
 
 #include "engine/engine.h"
 
-#include <fcntl.h>
-#include <poll.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <cctype>
 #include <atomic>
-#include <condition_variable>
 #include <filesystem>
 #include <map>
-#include <mutex>
 #include <set>
 #include <thread>
 
 #include "base/files.h"
+#include "base/scope_exit.h"
 #include "base/unique_fd.h"
 #include "base/units.h"
+#include "engine/box_inputs.h"
 #include "engine/compile_cache.h"
 #include "engine/judge.h"
 #include "engine/limits.h"
+#include "engine/output_budget.h"
+#include "engine/slots.h"
 #include "engine/workspace.h"
 #include "lang/catalog.h"
 #include "lang/version.h"
@@ -38,128 +36,6 @@ using std::chrono::milliseconds;
 Error Invalid(const std::string& message) {
   return MakeError(ErrorCode::kInvalidArgument, message);
 }
-
-// ---- boxes ----
-
-std::vector<std::string> LanguageEnv(const lang::LanguageSpec& spec) {
-  std::vector<std::string> env = sandbox::DefaultEnvironment();
-  for (const auto& e : spec.env) {
-    std::string name = e.substr(0, e.find('='));
-    std::erase_if(env, [&](const std::string& x) { return x.rfind(name + "=", 0) == 0; });
-    env.push_back(e);
-  }
-  return env;
-}
-
-std::vector<sandbox::Bind> LanguageBinds(const lang::LanguageSpec& spec) {
-  std::vector<sandbox::Bind> binds = sandbox::DefaultSystemBinds();
-  for (const auto& path : spec.binds) {
-    binds.push_back({path, path, /*writable=*/false, /*optional=*/true});
-  }
-  return binds;
-}
-
-bool IsExecutable(const std::string& path) {
-  return !path.empty() && path[0] == '/' && ::access(path.c_str(), X_OK) == 0;
-}
-
-// Installed when every absolute program the language names exists on the host.
-bool Installed(const lang::LanguageSpec& spec) {
-  for (const auto* argv : {&spec.version_command, &spec.compile, &spec.run}) {
-    if (!argv->empty() && (*argv)[0].starts_with("/") && !IsExecutable((*argv)[0])) {
-      return false;
-    }
-  }
-  return true;
-}
-
-std::string FirstLine(const std::string& text) {
-  size_t start = 0;
-  while (start < text.size()) {
-    size_t nl = text.find('\n', start);
-    std::string line = Trim(text.substr(start, nl == std::string::npos ? nl : nl - start));
-    if (!line.empty()) {
-      return line;
-    }
-    if (nl == std::string::npos) {
-      break;
-    }
-    start = nl + 1;
-  }
-  return "";
-}
-
-// A memfd holding data at offset 0: a test case's stdin.
-Result<UniqueFd> DataFd(const std::string& data) {
-  UniqueFd fd(::memfd_create("runbox-stdin", MFD_CLOEXEC));
-  if (!fd.valid()) {
-    return ErrnoError("memfd_create");
-  }
-  size_t done = 0;
-  while (done < data.size()) {
-    ssize_t n = ::write(fd.get(), data.data() + done, data.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) {
-        continue;
-      }
-      return ErrnoError("write stdin memfd");
-    }
-    done += static_cast<size_t>(n);
-  }
-  if (::lseek(fd.get(), 0, SEEK_SET) != 0) {
-    return ErrnoError("lseek stdin memfd");
-  }
-  return fd;
-}
-
-bool Readable(int fd) {
-  if (fd < 0) {
-    return false;
-  }
-  pollfd p{fd, POLLIN, 0};
-  return ::poll(&p, 1, 0) > 0;
-}
-
-// ---- counting semaphore of box slots ----
-
-class Slots {
- public:
-  explicit Slots(int n) : total_(n) {}
-  void Acquire() {
-    std::unique_lock lock(mu_);
-    cv_.wait(lock, [&] { return busy_ < total_; });
-    ++busy_;
-  }
-  void Release() {
-    {
-      std::lock_guard lock(mu_);
-      --busy_;
-    }
-    cv_.notify_one();
-  }
-  int total() const { return total_; }
-  int busy() const {
-    std::lock_guard lock(mu_);
-    return busy_;
-  }
-
- private:
-  const int total_;
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
-  int busy_ = 0;
-};
-
-class SlotGuard {
- public:
-  explicit SlotGuard(Slots& s) : s_(s) { s_.Acquire(); }
-  ~SlotGuard() { s_.Release(); }
-  SlotGuard(const SlotGuard&) = delete;
-  SlotGuard& operator=(const SlotGuard&) = delete;
-
- private:
-  Slots& s_;
-};
 
 // ---- the engine ----
 
@@ -197,7 +73,23 @@ class EngineImpl : public Engine {
     sandbox::Limits compile_limits, run_limits;
   };
 
+  // What the compile step leaves for the runs: the directory each run box gets in /box (the
+  // compiled artifacts and sources), and the workspace holding it when there is no cache.
+  struct Compiled {
+    bool run = true;  // false: the job ends here (compile error, cancelled); the result is final
+    std::string run_dir;
+    std::optional<Workspace> ws;
+  };
+
   Result<Prepared> Validate(const Job& job) const;
+  Result<Compiled> Compile(const Job& job, const Prepared& p, const sandbox::Policy& base,
+                           const RunHooks& hooks, JobResult* result);
+  Result<Compiled> CompileInBox(const Prepared& p, const sandbox::Policy& base,
+                                const std::vector<std::string>& argv, const std::string& key,
+                                const RunHooks& hooks, JobResult* result);
+  Result<CaseResult> RunTest(const Job& job, const Prepared& p, sandbox::Policy policy,
+                             const std::vector<std::string>& argv, const TestCase& tc, size_t i,
+                             const RunHooks& hooks, OutputBudget* budget);
   // Trims the compile cache to its budget, at most once a minute (a trim walks the whole cache).
   void MaybeTrimCache() {
     auto now = std::chrono::steady_clock::now().time_since_epoch().count();
@@ -420,116 +312,13 @@ Result<JobResult> EngineImpl::Run(const Job& job, const RunHooks& hooks) {
   result.version = Version(spec);
 
   SlotGuard slot(slots_);
-  // The job's files go from memory straight into the compile box or (interpreted) each run box
-  // (RunRequest::files); a compile-cache hit copies its entry, which holds sources and artifacts.
-  // A host workspace is made only to receive a compile's artifacts when there is no cache.
-  std::optional<Workspace> ws;
-
   sandbox::Policy base;
   base.binds = LanguageBinds(spec);
   base.env = LanguageEnv(spec);
 
-  std::string run_dir;  // what each run box gets in /box: the compiled artifacts and sources
-  std::vector<std::string> run_options;  // {options} in run: interpreted languages only
-  if (spec.compiled()) {
-    std::vector<std::string> argv =
-        lang::ExpandArgv(spec.compile, p.main_file, job.compiler_options, {});
-    std::string key;
-    std::optional<CacheEntry> hit;
-    if (cache_ok_) {
-      key = CompileCacheKey({spec.id, result.version, argv, job.compiler_options, p.files});
-      hit = cache_.Lookup(key);
-    }
-    if (hit) {
-      sandbox::Outcome o;
-      o.status = sandbox::RunStatus::kOk;
-      o.exit_code = 0;
-      o.message = "compiled earlier (cache hit)";
-      o.stdout_data = hit->compile_stdout;
-      o.stderr_data = hit->compile_stderr;
-      result.compile = std::move(o);
-      result.compile_cached = true;
-      run_dir = hit->box_dir;
-    } else {
-      std::string tmp_entry;
-      if (cache_ok_) {
-        auto t = cache_.NewTempEntry();
-        if (t) {
-          tmp_entry = *t;
-        }
-      }
-      if (tmp_entry.empty()) {
-        RUNBOX_ASSIGN_OR_RETURN(Workspace created, Workspace::Create(config_.work_dir));
-        ws.emplace(std::move(created));
-      }
-      std::string out_dir = tmp_entry.empty() ? ws->out_dir() : tmp_entry + "/box";
-      sandbox::Policy policy = base;
-      policy.limits = p.compile_limits;
-      // The compile step's output counts against the job's budget too.
-      policy.limits.output_bytes = std::min(policy.limits.output_bytes, config_.job_output_bytes);
-      policy.copy_out = out_dir;
-      sandbox::RunRequest req;
-      req.argv = argv;
-      req.files = p.files;
-      req.cancel_fd = hooks.cancel_fd;
-      auto outcome = RunBox(policy, req);
-      if (!outcome) {
-        if (!tmp_entry.empty()) {
-          RemoveTree(tmp_entry);
-        }
-        return std::move(outcome).error().Wrap("compile " + spec.id);
-      }
-      bool ok = outcome->status == sandbox::RunStatus::kOk;
-      result.compile = *outcome;
-      if (outcome->status == sandbox::RunStatus::kSystemError) {
-        // Cancelled while compiling (the only way a box ends in SE): not the program's compile
-        // error. The run that never started carries the SE, so every status view says SE.
-        if (!tmp_entry.empty()) {
-          RemoveTree(tmp_entry);
-        }
-        CaseResult cancelled;
-        cancelled.run = *outcome;
-        cancelled.run.stdout_data.clear();
-        cancelled.run.stderr_data.clear();
-        cancelled.run.message = "cancelled while compiling";
-        result.cases.push_back(std::move(cancelled));
-        return result;
-      }
-      if (!ok) {
-        if (!tmp_entry.empty()) {
-          RemoveTree(tmp_entry);
-        }
-        result.compile_error = true;
-        if (hooks.on_compiled) {
-          hooks.on_compiled();
-        }
-        return result;
-      }
-      // The box's /box held at least the sources: an empty copy means the artifacts never came
-      // out. Never cache (or run) that.
-      std::error_code ec;
-      if (std::filesystem::is_empty(out_dir, ec) || ec) {
-        if (!tmp_entry.empty()) {
-          RemoveTree(tmp_entry);
-        }
-        return MakeError(ErrorCode::kInternal,
-                         "compile " + spec.id + ": the compile box left no files in /box");
-      }
-      run_dir = out_dir;
-      if (!tmp_entry.empty()) {
-        auto entry = cache_.Commit(key, tmp_entry, outcome->stdout_data, outcome->stderr_data);
-        if (entry) {
-          run_dir = entry->box_dir;
-          MaybeTrimCache();
-        } else {
-          // The artifacts are gone with the failed entry: compile without the cache is not
-          // worth a second box; report the failure as runbox's.
-          return std::move(entry).error().Wrap("store compile artifacts");
-        }
-      }
-    }
-  } else {
-    run_options = job.compiler_options;
+  RUNBOX_ASSIGN_OR_RETURN(Compiled compiled, Compile(job, p, base, hooks, &result));
+  if (!compiled.run) {
+    return result;
   }
   if (hooks.on_compiled) {
     hooks.on_compiled();
@@ -537,84 +326,28 @@ Result<JobResult> EngineImpl::Run(const Job& job, const RunHooks& hooks) {
 
   // The job's output budget (EngineConfig::job_output_bytes): what the compile step printed is
   // spent already; each test may print at most what is left.
-  uint64_t budget_left = config_.job_output_bytes;
-  auto spend = [&budget_left](const sandbox::Outcome& o) {
-    budget_left -= std::min<uint64_t>(budget_left, o.stdout_data.size() + o.stderr_data.size());
-  };
+  OutputBudget budget(config_.job_output_bytes);
   if (result.compile) {
-    spend(*result.compile);
+    budget.Spend(*result.compile);
   }
-  const std::string budget_text = FormatSize(config_.job_output_bytes);
+  base.copy_in = compiled.run_dir;
+  base.limits = p.run_limits;
+  base.network = job.network_loopback ? sandbox::Network::kLoopback : sandbox::Network::kNone;
 
   // Only the fallback case is built here; the job's own tests are read in place (a copy of every
   // stdin and expected output was one more copy of the whole request).
   static const std::vector<TestCase> kOneEmptyTest(1);
   const std::vector<TestCase>& tests = job.tests.empty() ? kOneEmptyTest : job.tests;
-  const std::vector<std::string> run_argv =
-      lang::ExpandArgv(spec.run, p.main_file, run_options, job.args);
+  // {options} in run: interpreted languages only (a compiled one took them at compile time).
+  const std::vector<std::string> run_argv = lang::ExpandArgv(
+      spec.run, p.main_file, spec.compiled() ? std::vector<std::string>{} : job.compiler_options,
+      job.args);
   for (size_t i = 0; i < tests.size(); ++i) {
-    const TestCase& tc = tests[i];
-    if (budget_left == 0) {
-      // Not run: its output would have nowhere to go. OLE, the status of output past a limit,
-      // not SE: it is the job's doing, and Judge0 clients retry an SE.
-      CaseResult skipped;
-      skipped.run.status = sandbox::RunStatus::kOutputLimit;
-      skipped.run.stdout_truncated = true;
-      skipped.run.message = "not run: the job's output limit of " + budget_text +
-                            " (all tests and the compile step together) was reached before "
-                            "this test";
-      result.cases.push_back(std::move(skipped));
+    if (budget.left() == 0) {
+      result.cases.push_back(budget.NotRun());
       continue;
     }
-    sandbox::Policy policy = base;
-    policy.limits = p.run_limits;
-    const bool budget_binds = budget_left < policy.limits.output_bytes;
-    policy.limits.output_bytes = std::min(policy.limits.output_bytes, budget_left);
-    policy.copy_in = run_dir;
-    policy.network = job.network_loopback ? sandbox::Network::kLoopback : sandbox::Network::kNone;
-    sandbox::RunRequest req;
-    req.argv = run_argv;
-    if (!spec.compiled()) {
-      req.files = p.files;
-    }
-    req.cancel_fd = hooks.cancel_fd;
-    req.signal_fd = hooks.signal_fd;
-    UniqueFd stdin_fd;
-    if (i == 0 && hooks.stdin_fd >= 0) {
-      req.stdin_fd = hooks.stdin_fd;
-    } else {
-      RUNBOX_ASSIGN_OR_RETURN(stdin_fd, DataFd(tc.stdin_data));
-      req.stdin_fd = stdin_fd.get();
-    }
-    std::string out, err;
-    req.on_output = [&](int stream, std::string_view data) {
-      (stream == 1 ? out : err).append(data);
-      if (hooks.on_output) {
-        hooks.on_output(stream, data);
-      }
-    };
-    auto outcome = RunBox(policy, req);
-    if (!outcome) {
-      return std::move(outcome).error().Wrap("run " + spec.id + " test " + std::to_string(i));
-    }
-    outcome->stdout_data = std::move(out);
-    outcome->stderr_data = std::move(err);
-    spend(*outcome);
-    if (budget_binds && outcome->status == sandbox::RunStatus::kOutputLimit &&
-        (outcome->stdout_truncated || outcome->stderr_truncated)) {
-      // It went past what was left: the budget is spent, whatever the capture kept.
-      budget_left = 0;
-      outcome->message += " (what was left of the job's output limit of " + budget_text +
-                          " for all tests and the compile step)";
-    }
-    CaseResult cr;
-    cr.run = std::move(*outcome);
-    if (tc.expected_output && cr.run.status == sandbox::RunStatus::kOk) {
-      JudgeResult jr = Judge(job.compare, job.float_tolerance, *tc.expected_output,
-                             cr.run.stdout_data);
-      cr.verdict = jr.accepted ? Verdict::kAccepted : Verdict::kWrongAnswer;
-      cr.difference = std::move(jr.difference);
-    }
+    RUNBOX_ASSIGN_OR_RETURN(CaseResult cr, RunTest(job, p, base, run_argv, tests[i], i, hooks, &budget));
     bool cancelled = cr.run.status == sandbox::RunStatus::kSystemError && Readable(hooks.cancel_fd);
     result.cases.push_back(std::move(cr));
     if (cancelled) {
@@ -622,6 +355,172 @@ Result<JobResult> EngineImpl::Run(const Job& job, const RunHooks& hooks) {
     }
   }
   return result;
+}
+
+// The job's files go from memory straight into the compile box (RunRequest::files); a
+// compile-cache hit copies its entry, which holds sources and artifacts. Interpreted languages
+// have nothing to compile: their files go into each run box.
+Result<EngineImpl::Compiled> EngineImpl::Compile(const Job& job, const Prepared& p,
+                                                 const sandbox::Policy& base,
+                                                 const RunHooks& hooks, JobResult* result) {
+  const lang::LanguageSpec& spec = *p.spec;
+  if (!spec.compiled()) {
+    return Compiled{};
+  }
+  std::vector<std::string> argv =
+      lang::ExpandArgv(spec.compile, p.main_file, job.compiler_options, {});
+  std::string key;
+  if (cache_ok_) {
+    key = CompileCacheKey({spec.id, result->version, argv, job.compiler_options, p.files});
+    if (std::optional<CacheEntry> hit = cache_.Lookup(key)) {
+      sandbox::Outcome o;
+      o.status = sandbox::RunStatus::kOk;
+      o.exit_code = 0;
+      o.message = "compiled earlier (cache hit)";
+      o.stdout_data = hit->compile_stdout;
+      o.stderr_data = hit->compile_stderr;
+      result->compile = std::move(o);
+      result->compile_cached = true;
+      Compiled c;
+      c.run_dir = hit->box_dir;
+      return c;
+    }
+  }
+  return CompileInBox(p, base, argv, key, hooks, result);
+}
+
+// A compile box whose /box is copied out into a temporary cache entry (committed under `key`
+// when it compiled) or, without a cache, into a workspace of this job's.
+Result<EngineImpl::Compiled> EngineImpl::CompileInBox(const Prepared& p,
+                                                      const sandbox::Policy& base,
+                                                      const std::vector<std::string>& argv,
+                                                      const std::string& key,
+                                                      const RunHooks& hooks, JobResult* result) {
+  const lang::LanguageSpec& spec = *p.spec;
+  Compiled c;
+  std::string tmp_entry;
+  if (cache_ok_) {
+    if (auto t = cache_.NewTempEntry()) {
+      tmp_entry = *t;
+    }
+  }
+  if (tmp_entry.empty()) {
+    RUNBOX_ASSIGN_OR_RETURN(Workspace created, Workspace::Create(config_.work_dir));
+    c.ws.emplace(std::move(created));
+  }
+  // Every way out but a commit removes the temporary entry.
+  ScopeExit remove_entry([&tmp_entry] {
+    if (!tmp_entry.empty()) {
+      RemoveTree(tmp_entry);
+    }
+  });
+  const std::string out_dir = tmp_entry.empty() ? c.ws->out_dir() : tmp_entry + "/box";
+  sandbox::Policy policy = base;
+  policy.limits = p.compile_limits;
+  // The compile step's output counts against the job's budget too.
+  policy.limits.output_bytes = std::min(policy.limits.output_bytes, config_.job_output_bytes);
+  policy.copy_out = out_dir;
+  sandbox::RunRequest req;
+  req.argv = argv;
+  req.files = p.files;
+  req.cancel_fd = hooks.cancel_fd;
+  auto outcome = RunBox(policy, req);
+  if (!outcome) {
+    return std::move(outcome).error().Wrap("compile " + spec.id);
+  }
+  result->compile = *outcome;
+  if (outcome->status == sandbox::RunStatus::kSystemError) {
+    // Cancelled while compiling (the only way a box ends in SE): not the program's compile
+    // error. The run that never started carries the SE, so every status view says SE.
+    CaseResult cancelled;
+    cancelled.run = std::move(*outcome);
+    cancelled.run.stdout_data.clear();
+    cancelled.run.stderr_data.clear();
+    cancelled.run.message = "cancelled while compiling";
+    result->cases.push_back(std::move(cancelled));
+    c.run = false;
+    return c;
+  }
+  if (outcome->status != sandbox::RunStatus::kOk) {
+    result->compile_error = true;
+    if (hooks.on_compiled) {
+      hooks.on_compiled();
+    }
+    c.run = false;
+    return c;
+  }
+  // The box's /box held at least the sources: an empty copy means the artifacts never came
+  // out. Never cache (or run) that.
+  std::error_code ec;
+  if (std::filesystem::is_empty(out_dir, ec) || ec) {
+    return MakeError(ErrorCode::kInternal,
+                     "compile " + spec.id + ": the compile box left no files in /box");
+  }
+  c.run_dir = out_dir;
+  if (!tmp_entry.empty()) {
+    auto entry = cache_.Commit(key, tmp_entry, outcome->stdout_data, outcome->stderr_data);
+    if (!entry) {
+      // The artifacts are gone with the failed entry: compile without the cache is not worth a
+      // second box; report the failure as runbox's.
+      return std::move(entry).error().Wrap("store compile artifacts");
+    }
+    remove_entry.Dismiss();  // Commit moved it into the cache
+    c.run_dir = entry->box_dir;
+    MaybeTrimCache();
+  }
+  return c;
+}
+
+// Test `i` (`tc`) in a fresh box with `policy` (the run limits, the compiled /box); its output counts
+// against the job's budget.
+Result<CaseResult> EngineImpl::RunTest(const Job& job, const Prepared& p, sandbox::Policy policy,
+                                       const std::vector<std::string>& argv,
+                                       const TestCase& tc, size_t i, const RunHooks& hooks,
+                                       OutputBudget* budget) {
+  const lang::LanguageSpec& spec = *p.spec;
+  const bool budget_binds = budget->left() < policy.limits.output_bytes;
+  policy.limits.output_bytes = std::min(policy.limits.output_bytes, budget->left());
+  sandbox::RunRequest req;
+  req.argv = argv;
+  if (!spec.compiled()) {
+    req.files = p.files;
+  }
+  req.cancel_fd = hooks.cancel_fd;
+  req.signal_fd = hooks.signal_fd;
+  UniqueFd stdin_fd;
+  if (i == 0 && hooks.stdin_fd >= 0) {
+    req.stdin_fd = hooks.stdin_fd;
+  } else {
+    RUNBOX_ASSIGN_OR_RETURN(stdin_fd, DataFd(tc.stdin_data));
+    req.stdin_fd = stdin_fd.get();
+  }
+  std::string out, err;
+  req.on_output = [&](int stream, std::string_view data) {
+    (stream == 1 ? out : err).append(data);
+    if (hooks.on_output) {
+      hooks.on_output(stream, data);
+    }
+  };
+  auto outcome = RunBox(policy, req);
+  if (!outcome) {
+    return std::move(outcome).error().Wrap("run " + spec.id + " test " + std::to_string(i));
+  }
+  outcome->stdout_data = std::move(out);
+  outcome->stderr_data = std::move(err);
+  budget->Spend(*outcome);
+  if (budget_binds && outcome->status == sandbox::RunStatus::kOutputLimit &&
+      (outcome->stdout_truncated || outcome->stderr_truncated)) {
+    budget->Exhaust(&*outcome);  // it went past what was left, whatever the capture kept
+  }
+  CaseResult cr;
+  cr.run = std::move(*outcome);
+  if (tc.expected_output && cr.run.status == sandbox::RunStatus::kOk) {
+    JudgeResult jr =
+        Judge(job.compare, job.float_tolerance, *tc.expected_output, cr.run.stdout_data);
+    cr.verdict = jr.accepted ? Verdict::kAccepted : Verdict::kWrongAnswer;
+    cr.difference = std::move(jr.difference);
+  }
+  return cr;
 }
 
 }  // namespace
