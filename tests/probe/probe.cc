@@ -193,6 +193,372 @@ const char* ScanFile(const char* pid, const char* file, const char* marker, size
   return Contains(buf, len, marker, m) ? "found" : "clean";
 }
 
+// The arguments of a command: its first two as strings ("0" when absent), and all of them.
+struct Args {
+  int argc;
+  char** argv;
+  const char* a;
+  const char* b;
+};
+
+int CmdId(const Args&) {
+  unsigned long long eff = 0, bnd = 0;
+  FILE* f = std::fopen("/proc/self/status", "r");
+  char line[256];
+  while (f && std::fgets(line, sizeof line, f)) {
+    std::sscanf(line, "CapEff: %llx", &eff);
+    std::sscanf(line, "CapBnd: %llx", &bnd);
+  }
+  std::printf("uid=%d gid=%d capeff=%llx capbnd=%llx nnp=%d\n", getuid(), getgid(), eff, bnd,
+              prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0));
+  return 0;
+}
+
+int CmdAlloc(const Args& args) {
+  const char* a = args.a;
+  size_t bytes = std::strtoull(a, nullptr, 10) << 20;
+  char* p = static_cast<char*>(mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
+                                    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+  if (p == MAP_FAILED) return Answer(-1);
+  for (size_t i = 0; i < bytes; i += 4096) p[i] = 1;
+  std::printf("ok\n");
+  return 0;
+}
+
+int CmdSpin(const Args& args) {
+  const int argc = args.argc;
+  const char* a = args.a;
+  const char* b = args.b;
+  double ms = std::atof(a);
+  int n = argc > 3 ? std::atoi(b) : 1;
+  for (int i = 1; i < n; ++i) {
+    if (fork() == 0) {
+      double start = CpuSeconds();
+      while ((CpuSeconds() - start) * 1000 < ms) {
+      }
+      _exit(0);
+    }
+  }
+  double start = CpuSeconds();
+  while (ms == 0 || (CpuSeconds() - start) * 1000 < ms) {
+  }
+  while (wait(nullptr) > 0) {
+  }
+  rusage self{}, kids{};
+  getrusage(RUSAGE_SELF, &self);
+  getrusage(RUSAGE_CHILDREN, &kids);
+  auto ms_of = [](const timeval& t) { return t.tv_sec * 1000.0 + t.tv_usec / 1000.0; };
+  double total = ms_of(self.ru_utime) + ms_of(self.ru_stime) + ms_of(kids.ru_utime) +
+                 ms_of(kids.ru_stime);
+  std::printf("ok %.0f\n", total);
+  return 0;
+}
+
+int CmdSleep(const Args& args) {
+  const char* a = args.a;
+  usleep(static_cast<useconds_t>(std::atol(a) * 1000));
+  std::printf("ok\n");
+  return 0;
+}
+
+int CmdFork(const Args& args) {
+  const char* a = args.a;
+  int n = std::atoi(a), started = 0;
+  for (int i = 0; i < n; ++i) {
+    pid_t p = fork();
+    if (p == 0) {
+      pause();
+      _exit(0);
+    }
+    if (p > 0) ++started;
+  }
+  std::printf("%d\n", started);
+  return 0;
+}
+
+int CmdThreads(const Args& args) {
+  const char* a = args.a;
+  int n = std::atoi(a), started = 0;
+  for (int i = 0; i < n; ++i) {
+    pthread_t t;
+    if (pthread_create(&t, nullptr, Sleeper, nullptr) == 0) ++started;
+  }
+  std::printf("%d\n", started);
+  return 0;
+}
+
+int CmdForkbomb(const Args&) {
+  for (;;) fork();
+}
+
+int CmdOutput(const Args& args) {
+  const char* a = args.a;
+  static char buf[65536];
+  std::memset(buf, 'x', sizeof buf);
+  long long left = std::atoll(a);
+  while (left > 0) {
+    ssize_t n = write(1, buf, left < 65536 ? static_cast<size_t>(left) : sizeof buf);
+    if (n <= 0) return 1;
+    left -= n;
+  }
+  return 0;
+}
+
+int CmdRead(const Args& args) {
+  const char* a = args.a;
+  int fd = open(a, O_RDONLY);
+  if (fd >= 0) {
+    char c;
+    if (read(fd, &c, 1) < 0) return Answer(-1);
+  }
+  return Answer(fd);
+}
+
+int CmdWrite(const Args& args) {
+  const char* a = args.a;
+  int fd = open(a, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  if (fd >= 0 && write(fd, "x", 1) != 1) return Answer(-1);
+  return Answer(fd);
+}
+
+int CmdFill(const Args& args) {
+  const char* a = args.a;
+  char path[4096];
+  std::snprintf(path, sizeof path, "%s/fill", a);
+  int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  if (fd < 0) return Answer(-1);
+  static char buf[1 << 16];
+  long long total = 0;
+  for (;;) {
+    ssize_t n = write(fd, buf, sizeof buf);
+    if (n <= 0) break;
+    total += n;
+  }
+  std::printf("%lld %s\n", total, strerrorname_np(errno));
+  return 0;
+}
+
+int CmdFiles(const Args& args) {
+  const char* a = args.a;
+  int n = std::atoi(a), opened = 0;
+  for (int i = 0; i < n; ++i) {
+    if (open("/dev/null", O_RDONLY) >= 0) ++opened;
+  }
+  std::printf("%d\n", opened);
+  return 0;
+}
+
+int CmdConnect(const Args& args) {
+  const char* a = args.a;
+  const char* b = args.b;
+  int s = socket(AF_INET, SOCK_STREAM, 0);
+  if (s < 0) return Answer(-1);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(std::atoi(b)));
+  inet_pton(AF_INET, a, &addr.sin_addr);
+  timeval tv{2, 0};
+  setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  return Answer(connect(s, reinterpret_cast<sockaddr*>(&addr), sizeof addr));
+}
+
+int CmdKill(const Args& args) {
+  const char* a = args.a;
+  const char* b = args.b;
+  return Answer(kill(std::atoi(a), std::atoi(b)));
+}
+
+int CmdProcs(const Args&) {
+  DIR* d = opendir("/proc");
+  if (!d) return Answer(-1);
+  while (dirent* e = readdir(d)) {
+    if (e->d_name[0] >= '0' && e->d_name[0] <= '9') std::printf("%s ", e->d_name);
+  }
+  std::printf("\n");
+  return 0;
+}
+
+int CmdSyscall(const Args& args) {
+  const char* a = args.a;
+  return Answer(ForbiddenCall(a));
+}
+
+int CmdDeepdir(const Args& args) {
+  const char* a = args.a;
+  long n = std::atol(a);
+  for (long i = 0; i < n; ++i) {
+    if (mkdir("d", 0755) != 0 || chdir("d") != 0) return Answer(-1);
+  }
+  std::printf("ok\n");
+  return 0;
+}
+
+int CmdSparse(const Args& args) {
+  const char* a = args.a;
+  const char* b = args.b;
+  int n = std::atoi(a);
+  off_t size = static_cast<off_t>(std::atoll(b)) << 20;
+  for (int i = 0; i < n; ++i) {
+    char name[32];
+    std::snprintf(name, sizeof name, "sparse-%d", i);
+    int fd = open(name, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0 || ftruncate(fd, size) != 0 || pwrite(fd, "x", 1, size / 2) != 1) {
+      return Answer(-1);
+    }
+    close(fd);
+  }
+  std::printf("ok\n");
+  return 0;
+}
+
+int CmdLinks(const Args& args) {
+  const char* a = args.a;
+  const char* b = args.b;
+  long n = std::atol(a);
+  long kib = std::atol(b);
+  int fd = open("linked", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  static char buf[1024];
+  std::memset(buf, 'l', sizeof buf);
+  for (long i = 0; fd >= 0 && i < kib; ++i) {
+    if (write(fd, buf, sizeof buf) != static_cast<ssize_t>(sizeof buf)) return Answer(-1);
+  }
+  if (fd < 0) return Answer(-1);
+  close(fd);
+  // tmpfs takes 65535 names per inode: a new inode (an empty "linked-I") every 30000.
+  char base[32] = "linked";
+  for (long i = 1; i < n; ++i) {
+    if (i % 30000 == 0) {
+      std::snprintf(base, sizeof base, "linked-%ld", i);
+      int extra = open(base, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      if (extra < 0) return Answer(-1);
+      close(extra);
+      continue;
+    }
+    char name[32];
+    std::snprintf(name, sizeof name, "link-%ld", i);
+    if (link(base, name) != 0) return Answer(-1);
+  }
+  std::printf("ok\n");
+  return 0;
+}
+
+int CmdArgv(const Args& args) {
+  const int argc = args.argc;
+  char** argv = args.argv;
+  for (int i = 2; i < argc; ++i) {
+    if (argv[i][0] == '\0') std::printf("-");
+    for (const char* c = argv[i]; *c; ++c) std::printf("%02x", static_cast<unsigned char>(*c));
+    std::printf("\n");
+  }
+  return 0;
+}
+
+int CmdScan(const Args& args) {
+  const char* a = args.a;
+  static char marker[4096];
+  size_t m = 0;
+  ssize_t n;
+  while (m < sizeof marker && (n = read(0, marker + m, sizeof marker - m)) > 0) m += n;
+  while (m > 0 && (marker[m - 1] == '\n')) --m;
+  if (m < 16) {
+    std::printf("marker too short\n");
+    return 2;
+  }
+  const char* in_mem = ScanMemory(a, marker, m);
+  const char* in_env = ScanFile(a, "environ", marker, m);
+  std::printf("mem=%s environ=%s\n", in_mem, in_env);
+  return 0;
+}
+
+int CmdSocket(const Args& args) {
+  const char* a = args.a;
+  return Answer(SocketOf(a));
+}
+
+int CmdDaemon(const Args& args) {
+  const char* a = args.a;
+  if (fork() == 0) {
+    setsid();
+    if (fork() == 0) {
+      // Hold nothing of the box's stdio, like a real daemon, and outlive the parent.
+      close(0);
+      close(1);
+      close(2);
+      usleep(static_cast<useconds_t>(std::atol(a) * 1000));
+      _exit(0);
+    }
+    _exit(0);
+  }
+  wait(nullptr);
+  std::printf("ok\n");
+  return 0;
+}
+
+int CmdExit(const Args& args) {
+  const char* a = args.a;
+  return std::atoi(a);
+}
+
+int CmdSignal(const Args& args) {
+  const char* a = args.a;
+  raise(std::atoi(a));
+  return 0;
+}
+
+int CmdRecurse(const Args&) {
+  return Recurse(0);
+}
+
+int CmdStdin(const Args&) {
+  char buf[4096];
+  ssize_t n;
+  while ((n = read(0, buf, sizeof buf)) > 0) {
+    if (write(1, buf, static_cast<size_t>(n)) != n) return 1;
+  }
+  return 0;
+}
+
+int CmdEnv(const Args&) {
+  for (char** e = environ; *e; ++e) std::printf("%s\n", *e);
+  return 0;
+}
+
+struct Command {
+  const char* name;
+  int (*run)(const Args&);
+};
+
+constexpr Command kCommands[] = {
+    {"id", CmdId},
+    {"alloc", CmdAlloc},
+    {"spin", CmdSpin},
+    {"sleep", CmdSleep},
+    {"fork", CmdFork},
+    {"threads", CmdThreads},
+    {"forkbomb", CmdForkbomb},
+    {"output", CmdOutput},
+    {"read", CmdRead},
+    {"write", CmdWrite},
+    {"fill", CmdFill},
+    {"files", CmdFiles},
+    {"connect", CmdConnect},
+    {"kill", CmdKill},
+    {"procs", CmdProcs},
+    {"syscall", CmdSyscall},
+    {"deepdir", CmdDeepdir},
+    {"sparse", CmdSparse},
+    {"links", CmdLinks},
+    {"argv", CmdArgv},
+    {"scan", CmdScan},
+    {"socket", CmdSocket},
+    {"daemon", CmdDaemon},
+    {"exit", CmdExit},
+    {"signal", CmdSignal},
+    {"recurse", CmdRecurse},
+    {"stdin", CmdStdin},
+    {"env", CmdEnv},
+};
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -201,271 +567,12 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: probe COMMAND [ARGS]\n");
     return 2;
   }
-  const char* cmd = argv[1];
-  const char* a = argc > 2 ? argv[2] : "0";
-  const char* b = argc > 3 ? argv[3] : "0";
-
-  if (!std::strcmp(cmd, "id")) {
-    unsigned long long eff = 0, bnd = 0;
-    FILE* f = std::fopen("/proc/self/status", "r");
-    char line[256];
-    while (f && std::fgets(line, sizeof line, f)) {
-      std::sscanf(line, "CapEff: %llx", &eff);
-      std::sscanf(line, "CapBnd: %llx", &bnd);
+  const Args args{argc, argv, argc > 2 ? argv[2] : "0", argc > 3 ? argv[3] : "0"};
+  for (const Command& c : kCommands) {
+    if (!std::strcmp(argv[1], c.name)) {
+      return c.run(args);
     }
-    std::printf("uid=%d gid=%d capeff=%llx capbnd=%llx nnp=%d\n", getuid(), getgid(), eff, bnd,
-                prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0));
-    return 0;
   }
-  if (!std::strcmp(cmd, "alloc")) {
-    size_t bytes = std::strtoull(a, nullptr, 10) << 20;
-    char* p = static_cast<char*>(mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
-                                      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
-    if (p == MAP_FAILED) return Answer(-1);
-    for (size_t i = 0; i < bytes; i += 4096) p[i] = 1;
-    std::printf("ok\n");
-    return 0;
-  }
-  if (!std::strcmp(cmd, "spin")) {
-    double ms = std::atof(a);
-    int n = argc > 3 ? std::atoi(b) : 1;
-    for (int i = 1; i < n; ++i) {
-      if (fork() == 0) {
-        double start = CpuSeconds();
-        while ((CpuSeconds() - start) * 1000 < ms) {
-        }
-        _exit(0);
-      }
-    }
-    double start = CpuSeconds();
-    while (ms == 0 || (CpuSeconds() - start) * 1000 < ms) {
-    }
-    while (wait(nullptr) > 0) {
-    }
-    rusage self{}, kids{};
-    getrusage(RUSAGE_SELF, &self);
-    getrusage(RUSAGE_CHILDREN, &kids);
-    auto ms_of = [](const timeval& t) { return t.tv_sec * 1000.0 + t.tv_usec / 1000.0; };
-    double total = ms_of(self.ru_utime) + ms_of(self.ru_stime) + ms_of(kids.ru_utime) +
-                   ms_of(kids.ru_stime);
-    std::printf("ok %.0f\n", total);
-    return 0;
-  }
-  if (!std::strcmp(cmd, "sleep")) {
-    usleep(static_cast<useconds_t>(std::atol(a) * 1000));
-    std::printf("ok\n");
-    return 0;
-  }
-  if (!std::strcmp(cmd, "fork")) {
-    int n = std::atoi(a), started = 0;
-    for (int i = 0; i < n; ++i) {
-      pid_t p = fork();
-      if (p == 0) {
-        pause();
-        _exit(0);
-      }
-      if (p > 0) ++started;
-    }
-    std::printf("%d\n", started);
-    return 0;
-  }
-  if (!std::strcmp(cmd, "threads")) {
-    int n = std::atoi(a), started = 0;
-    for (int i = 0; i < n; ++i) {
-      pthread_t t;
-      if (pthread_create(&t, nullptr, Sleeper, nullptr) == 0) ++started;
-    }
-    std::printf("%d\n", started);
-    return 0;
-  }
-  if (!std::strcmp(cmd, "forkbomb")) {
-    for (;;) fork();
-  }
-  if (!std::strcmp(cmd, "output")) {
-    static char buf[65536];
-    std::memset(buf, 'x', sizeof buf);
-    long long left = std::atoll(a);
-    while (left > 0) {
-      ssize_t n = write(1, buf, left < 65536 ? static_cast<size_t>(left) : sizeof buf);
-      if (n <= 0) return 1;
-      left -= n;
-    }
-    return 0;
-  }
-  if (!std::strcmp(cmd, "read")) {
-    int fd = open(a, O_RDONLY);
-    if (fd >= 0) {
-      char c;
-      if (read(fd, &c, 1) < 0) return Answer(-1);
-    }
-    return Answer(fd);
-  }
-  if (!std::strcmp(cmd, "write")) {
-    int fd = open(a, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (fd >= 0 && write(fd, "x", 1) != 1) return Answer(-1);
-    return Answer(fd);
-  }
-  if (!std::strcmp(cmd, "fill")) {
-    char path[4096];
-    std::snprintf(path, sizeof path, "%s/fill", a);
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (fd < 0) return Answer(-1);
-    static char buf[1 << 16];
-    long long total = 0;
-    for (;;) {
-      ssize_t n = write(fd, buf, sizeof buf);
-      if (n <= 0) break;
-      total += n;
-    }
-    std::printf("%lld %s\n", total, strerrorname_np(errno));
-    return 0;
-  }
-  if (!std::strcmp(cmd, "files")) {
-    int n = std::atoi(a), opened = 0;
-    for (int i = 0; i < n; ++i) {
-      if (open("/dev/null", O_RDONLY) >= 0) ++opened;
-    }
-    std::printf("%d\n", opened);
-    return 0;
-  }
-  if (!std::strcmp(cmd, "connect")) {
-    int s = socket(AF_INET, SOCK_STREAM, 0);
-    if (s < 0) return Answer(-1);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(static_cast<uint16_t>(std::atoi(b)));
-    inet_pton(AF_INET, a, &addr.sin_addr);
-    timeval tv{2, 0};
-    setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-    return Answer(connect(s, reinterpret_cast<sockaddr*>(&addr), sizeof addr));
-  }
-  if (!std::strcmp(cmd, "kill")) {
-    return Answer(kill(std::atoi(a), std::atoi(b)));
-  }
-  if (!std::strcmp(cmd, "procs")) {
-    DIR* d = opendir("/proc");
-    if (!d) return Answer(-1);
-    while (dirent* e = readdir(d)) {
-      if (e->d_name[0] >= '0' && e->d_name[0] <= '9') std::printf("%s ", e->d_name);
-    }
-    std::printf("\n");
-    return 0;
-  }
-  if (!std::strcmp(cmd, "syscall")) {
-    return Answer(ForbiddenCall(a));
-  }
-  if (!std::strcmp(cmd, "deepdir")) {
-    long n = std::atol(a);
-    for (long i = 0; i < n; ++i) {
-      if (mkdir("d", 0755) != 0 || chdir("d") != 0) return Answer(-1);
-    }
-    std::printf("ok\n");
-    return 0;
-  }
-  if (!std::strcmp(cmd, "sparse")) {
-    int n = std::atoi(a);
-    off_t size = static_cast<off_t>(std::atoll(b)) << 20;
-    for (int i = 0; i < n; ++i) {
-      char name[32];
-      std::snprintf(name, sizeof name, "sparse-%d", i);
-      int fd = open(name, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      if (fd < 0 || ftruncate(fd, size) != 0 || pwrite(fd, "x", 1, size / 2) != 1) {
-        return Answer(-1);
-      }
-      close(fd);
-    }
-    std::printf("ok\n");
-    return 0;
-  }
-  if (!std::strcmp(cmd, "links")) {
-    long n = std::atol(a);
-    long kib = std::atol(b);
-    int fd = open("linked", O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    static char buf[1024];
-    std::memset(buf, 'l', sizeof buf);
-    for (long i = 0; fd >= 0 && i < kib; ++i) {
-      if (write(fd, buf, sizeof buf) != static_cast<ssize_t>(sizeof buf)) return Answer(-1);
-    }
-    if (fd < 0) return Answer(-1);
-    close(fd);
-    // tmpfs takes 65535 names per inode: a new inode (an empty "linked-I") every 30000.
-    char base[32] = "linked";
-    for (long i = 1; i < n; ++i) {
-      if (i % 30000 == 0) {
-        std::snprintf(base, sizeof base, "linked-%ld", i);
-        int extra = open(base, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        if (extra < 0) return Answer(-1);
-        close(extra);
-        continue;
-      }
-      char name[32];
-      std::snprintf(name, sizeof name, "link-%ld", i);
-      if (link(base, name) != 0) return Answer(-1);
-    }
-    std::printf("ok\n");
-    return 0;
-  }
-  if (!std::strcmp(cmd, "argv")) {
-    for (int i = 2; i < argc; ++i) {
-      if (argv[i][0] == '\0') std::printf("-");
-      for (const char* c = argv[i]; *c; ++c) std::printf("%02x", static_cast<unsigned char>(*c));
-      std::printf("\n");
-    }
-    return 0;
-  }
-  if (!std::strcmp(cmd, "scan")) {
-    static char marker[4096];
-    size_t m = 0;
-    ssize_t n;
-    while (m < sizeof marker && (n = read(0, marker + m, sizeof marker - m)) > 0) m += n;
-    while (m > 0 && (marker[m - 1] == '\n')) --m;
-    if (m < 16) {
-      std::printf("marker too short\n");
-      return 2;
-    }
-    const char* in_mem = ScanMemory(a, marker, m);
-    const char* in_env = ScanFile(a, "environ", marker, m);
-    std::printf("mem=%s environ=%s\n", in_mem, in_env);
-    return 0;
-  }
-  if (!std::strcmp(cmd, "socket")) {
-    return Answer(SocketOf(a));
-  }
-  if (!std::strcmp(cmd, "daemon")) {
-    if (fork() == 0) {
-      setsid();
-      if (fork() == 0) {
-        // Hold nothing of the box's stdio, like a real daemon, and outlive the parent.
-        close(0);
-        close(1);
-        close(2);
-        usleep(static_cast<useconds_t>(std::atol(a) * 1000));
-        _exit(0);
-      }
-      _exit(0);
-    }
-    wait(nullptr);
-    std::printf("ok\n");
-    return 0;
-  }
-  if (!std::strcmp(cmd, "exit")) return std::atoi(a);
-  if (!std::strcmp(cmd, "signal")) {
-    raise(std::atoi(a));
-    return 0;
-  }
-  if (!std::strcmp(cmd, "recurse")) return Recurse(0);
-  if (!std::strcmp(cmd, "stdin")) {
-    char buf[4096];
-    ssize_t n;
-    while ((n = read(0, buf, sizeof buf)) > 0) {
-      if (write(1, buf, static_cast<size_t>(n)) != n) return 1;
-    }
-    return 0;
-  }
-  if (!std::strcmp(cmd, "env")) {
-    for (char** e = environ; *e; ++e) std::printf("%s\n", *e);
-    return 0;
-  }
-  std::fprintf(stderr, "probe: unknown command %s\n", cmd);
+  std::fprintf(stderr, "probe: unknown command %s\n", argv[1]);
   return 2;
 }
