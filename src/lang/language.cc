@@ -184,52 +184,56 @@ Status CheckUnique(const std::string& key, const std::vector<std::string>& value
   return OkStatus();
 }
 
-}  // namespace
-
-Status LanguageSpec::Validate() const {
-  if (!IsValidName(id)) {
-    return Invalid("id: '" + id +
+// The names a client and the catalog use: id, name, aliases, extensions, main file, packages.
+Status ValidateNames(const LanguageSpec& l) {
+  if (!IsValidName(l.id)) {
+    return Invalid("id: '" + l.id +
                    "' must be 1 to 32 characters of a-z, 0-9 (first) and + . _ - # (after)");
   }
-  if (name.empty() || name.size() > 64) {
+  if (l.name.empty() || l.name.size() > 64) {
     return Invalid("name: must be 1 to 64 characters");
   }
-  for (const std::string& alias : aliases) {
+  for (const std::string& alias : l.aliases) {
     if (!IsValidName(alias)) {
       return Invalid("aliases: '" + alias +
                      "' must be 1 to 32 characters of a-z, 0-9 and + . _ - #");
     }
-    if (alias == id) {
+    if (alias == l.id) {
       return Invalid("aliases: '" + alias + "' is the id itself");
     }
   }
-  RUNBOX_TRY(CheckUnique("aliases", aliases));
-  for (const std::string& ext : extensions) {
+  RUNBOX_TRY(CheckUnique("aliases", l.aliases));
+  for (const std::string& ext : l.extensions) {
     if (!IsValidExtension(ext)) {
       return Invalid("extensions: '" + ext +
                      "' must be lowercase a-z, 0-9, + or _, without the dot, at most 16");
     }
   }
-  RUNBOX_TRY(CheckUnique("extensions", extensions));
-  if (!IsPlainFileName(main_file)) {
-    return Invalid("main_file: '" + main_file + "' must be a plain file name (no '/')");
+  RUNBOX_TRY(CheckUnique("extensions", l.extensions));
+  if (!IsPlainFileName(l.main_file)) {
+    return Invalid("main_file: '" + l.main_file + "' must be a plain file name (no '/')");
   }
-  if (packages.empty()) {
+  if (l.packages.empty()) {
     return Invalid("packages: must list at least one Debian package");
   }
-  for (const std::string& p : packages) {
+  for (const std::string& p : l.packages) {
     if (!IsValidDebianPackage(p)) {
       return Invalid("packages: '" + p + "' is not a valid Debian package name");
     }
   }
-  RUNBOX_TRY(CheckUnique("packages", packages));
-  RUNBOX_TRY(CheckArgv("version_command", version_command, false, false, false));
-  if (!compile.empty()) {
-    RUNBOX_TRY(CheckArgv("compile", compile, false, true, false));
+  RUNBOX_TRY(CheckUnique("packages", l.packages));
+  return OkStatus();
+}
+
+// What its boxes run and are given: argv templates, environment, binds, limit adjustments.
+Status ValidateBoxes(const LanguageSpec& l) {
+  RUNBOX_TRY(CheckArgv("version_command", l.version_command, false, false, false));
+  if (!l.compile.empty()) {
+    RUNBOX_TRY(CheckArgv("compile", l.compile, false, true, false));
   }
-  RUNBOX_TRY(CheckArgv("run", run, true, !compiled(), true));
+  RUNBOX_TRY(CheckArgv("run", l.run, true, !l.compiled(), true));
   std::set<std::string> env_names;
-  for (const std::string& e : env) {
+  for (const std::string& e : l.env) {
     size_t eq = e.find('=');
     std::string env_name = e.substr(0, eq);
     if (eq == std::string::npos || !IsEnvName(env_name)) {
@@ -239,36 +243,49 @@ Status LanguageSpec::Validate() const {
       return Invalid("env: " + env_name + " is set twice");
     }
   }
-  for (const std::string& b : binds) {
+  for (const std::string& b : l.binds) {
     if (!IsAbsoluteCleanPath(b) || b == "/") {
       return Invalid("binds: '" + b + "' must be an absolute path without . or .., not /");
     }
   }
-  RUNBOX_TRY(CheckUnique("binds", binds));
-  if (!compiled() && !compile_limits.empty()) {
+  RUNBOX_TRY(CheckUnique("binds", l.binds));
+  if (!l.compiled() && !l.compile_limits.empty()) {
     return Invalid("compile_limits: set, but there is no compile step");
   }
-  RUNBOX_TRY(CheckLimits("compile_limits", compile_limits));
-  RUNBOX_TRY(CheckLimits("run_limits", run_limits));
-  if (template_code.empty()) {
+  RUNBOX_TRY(CheckLimits("compile_limits", l.compile_limits));
+  RUNBOX_TRY(CheckLimits("run_limits", l.run_limits));
+  return OkStatus();
+}
+
+// The self-test programs the catalog test runs for every language.
+Status ValidateSelfTest(const LanguageSpec& l) {
+  if (l.template_code.empty()) {
     return Invalid("template: must not be empty");
   }
-  if (test.program.empty()) {
+  if (l.test.program.empty()) {
     return Invalid("test_program: must not be empty");
   }
-  if (test.expected_output.empty()) {
+  if (l.test.expected_output.empty()) {
     return Invalid("test_expected: must not be empty");
   }
-  if (compiled() && test.compile_error_program.empty()) {
+  if (l.compiled() && l.test.compile_error_program.empty()) {
     return Invalid("compile_error_program: required when there is a compile step");
   }
-  if (!compiled() && !test.compile_error_program.empty()) {
+  if (!l.compiled() && !l.test.compile_error_program.empty()) {
     return Invalid("compile_error_program: set, but there is no compile step");
   }
-  if (test.runtime_error_program.empty()) {
+  if (l.test.runtime_error_program.empty()) {
     return Invalid("runtime_error_program: must not be empty");
   }
   return OkStatus();
+}
+
+}  // namespace
+
+Status LanguageSpec::Validate() const {
+  RUNBOX_TRY(ValidateNames(*this));
+  RUNBOX_TRY(ValidateBoxes(*this));
+  return ValidateSelfTest(*this);
 }
 
 std::vector<std::string> ExpandArgv(const std::vector<std::string>& argv,
