@@ -1,7 +1,7 @@
 #pragma once
-// FuzzEnv: the server's whole handler stack (Router, every API, JobService, the real in-process
-// queue, an in-memory SQLite store) over the FakeEngine, built once per fuzzer process, the
-// way src/server/testing/test_env.h builds it for the unit tests (that one needs GoogleTest).
+// FuzzEnv: the server's whole handler stack (src/server/testing/handler_stack.h: Router, every
+// API, JobService, the real in-process queue, an in-memory SQLite store) over the FakeEngine,
+// built once per fuzzer process.
 //
 // What the fuzz targets treat as a finding besides a sanitizer report: a handler that throws
 // (the Router's exception boundary turns it into a 500 and logs "handler threw"; a request
@@ -17,12 +17,8 @@
 #include <mutex>
 #include <string>
 
-#include "engine/queue.h"
 #include "fuzz_finding.h"
-#include "server/api.h"
-#include "server/router.h"
-#include "server/testing/fake_engine.h"
-#include "store/sqlite_store.h"
+#include "server/testing/handler_stack.h"
 
 namespace runbox::fuzz {
 
@@ -49,47 +45,31 @@ class FuzzEnv {
     return *env;
   }
 
-  server::Router& router() { return *router_; }
-  server::ApiContext& ctx() { return ctx_; }
-  engine::testing::FakeEngine& engine() { return engine_; }
-  const server::ServerConfig& config() const { return config_; }
+  server::Router& router() { return stack_.router(); }
+  server::ApiContext& ctx() { return stack_.ctx(); }
+  engine::testing::FakeEngine& engine() { return stack_.engine(); }
+  const server::ServerConfig& config() { return stack_.config(); }
 
  private:
-  FuzzEnv() {
+  FuzzEnv() : stack_(Config(), 2, [](const std::string&, const std::string&) {}) {
+    stack_.engine().OpenGate();  // "slow" runs finish at once
+  }
+
+  // Called first: the trap is in place before the stack logs anything.
+  static server::ServerConfig Config() {
     auto logger = std::make_shared<spdlog::logger>("fuzz", std::make_shared<ThrowTrap>());
     logger->set_level(spdlog::level::err);
     spdlog::set_default_logger(logger);
-    config_.data_dir = ":memory:";
-    config_.queue_size = 16;
-    config_.max_body_bytes = 1 << 20;
-    config_.callback_allowlist = {"127.0.0.1:9"};
-    config_.ws_idle_timeout = std::chrono::milliseconds(2000);
-    store_ = std::move(store::SqliteStore::Open(":memory:").value());
-    queue_ = engine::MakeInProcessQueue(&engine_, {2, config_.queue_size});
-    jobs_ = std::make_unique<server::JobService>(&engine_, store_.get(), queue_.get(), &metrics_,
-                                                 server::PolicyOf(config_));
-    router_ = std::make_unique<server::Router>(config_, &metrics_);
-    ctx_.config = &config_;
-    ctx_.jobs = jobs_.get();
-    ctx_.store = store_.get();
-    ctx_.metrics = &metrics_;
-    ctx_.timers = &timers_;
-    ctx_.shutting_down = &shutting_down_;
-    ctx_.http_put = [](const std::string&, const std::string&) {};  // Judge0 callbacks: dropped
-    server::RegisterAll(*router_, ctx_);
-    engine_.OpenGate();  // "slow" runs finish at once
+    server::ServerConfig c;
+    c.data_dir = ":memory:";
+    c.queue_size = 16;
+    c.max_body_bytes = 1 << 20;
+    c.callback_allowlist = {"127.0.0.1:9"};
+    c.ws_idle_timeout = std::chrono::milliseconds(2000);
+    return c;
   }
 
-  server::ServerConfig config_;
-  engine::testing::FakeEngine engine_;
-  std::unique_ptr<store::Store> store_;
-  std::unique_ptr<engine::JobQueue> queue_;
-  server::Metrics metrics_;
-  server::TimerQueue timers_;
-  std::unique_ptr<server::JobService> jobs_;
-  std::unique_ptr<server::Router> router_;
-  server::ApiContext ctx_;
-  std::atomic<bool> shutting_down_{false};
+  server::testing::HandlerStack stack_;  // Judge0 callbacks: dropped
 };
 
 }  // namespace runbox::fuzz

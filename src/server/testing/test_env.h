@@ -1,6 +1,6 @@
 #pragma once
-// TestEnv: the server's handlers wired to a FakeEngine, an in-memory store and a real queue, with
-// a synchronous Call() for unit tests (no sockets).
+// TestEnv: the server's handlers wired to a FakeEngine, an in-memory store and a real queue
+// (HandlerStack), with a synchronous Call() for unit tests (no sockets).
 
 #include <gtest/gtest.h>
 #include <spdlog/spdlog.h>
@@ -8,38 +8,24 @@
 #include <future>
 #include <memory>
 
-#include "engine/queue.h"
-#include "server/api.h"
-#include "server/router.h"
-#include "server/testing/fake_engine.h"
-#include "store/sqlite_store.h"
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "server/testing/handler_stack.h"
 
 namespace runbox::server::testing {
 
 class TestEnv {
  public:
-  explicit TestEnv(ServerConfig config = DefaultConfig(), int workers = 2) : config_(config) {
+  explicit TestEnv(ServerConfig config = DefaultConfig(), int workers = 2)
+      : stack_(std::move(config), workers,
+               [this](const std::string& url, const std::string& body) {
+                 std::lock_guard<std::mutex> lock(puts_mu_);
+                 puts_.emplace_back(url, body);
+               }) {
     spdlog::set_level(spdlog::level::warn);
-    store_ = std::move(store::SqliteStore::Open(":memory:").value());
-    queue_ = engine::MakeInProcessQueue(&engine_, {workers, config_.queue_size});
-    jobs_ = std::make_unique<JobService>(&engine_, store_.get(), queue_.get(), &metrics_,
-                                         PolicyOf(config_));
-    router_ = std::make_unique<Router>(config_, &metrics_);
-    ctx_.config = &config_;
-    ctx_.jobs = jobs_.get();
-    ctx_.store = store_.get();
-    ctx_.metrics = &metrics_;
-    ctx_.timers = &timers_;
-    ctx_.shutting_down = &shutting_down_;
-    ctx_.http_put = [this](const std::string& url, const std::string& body) {
-      std::lock_guard<std::mutex> lock(puts_mu_);
-      puts_.emplace_back(url, body);
-    };
-    RegisterAll(*router_, ctx_);
-  }
-  ~TestEnv() {
-    engine_.OpenGate();
-    queue_->Shutdown();
   }
 
   static ServerConfig DefaultConfig() {
@@ -67,7 +53,7 @@ class TestEnv {
     req.remote_ip = "127.0.0.1";
     auto promise = std::make_shared<std::promise<HttpResponse>>();
     auto future = promise->get_future();
-    router_->Handle(req, [promise](HttpResponse r) { promise->set_value(std::move(r)); });
+    stack_.router().Handle(req, [promise](HttpResponse r) { promise->set_value(std::move(r)); });
     if (future.wait_for(std::chrono::seconds(20)) != std::future_status::ready) {
       ADD_FAILURE() << "no answer to " << method << " " << target;
       return HttpResponse{};
@@ -80,7 +66,7 @@ class TestEnv {
   void FillQueueWithSlowJobs() {
     json slow = {{"language", "slow"}, {"files", {{{"name", "m"}, {"content", ""}}}}};
     ASSERT_EQ(Call("POST", "/api/v1/jobs", slow.dump()).status, 202);
-    engine_.WaitForSlow(1);
+    engine().WaitForSlow(1);
     ASSERT_EQ(Call("POST", "/api/v1/jobs", slow.dump()).status, 202);
   }
 
@@ -91,31 +77,23 @@ class TestEnv {
     return json::parse(r.body, nullptr, false);
   }
 
-  engine::testing::FakeEngine& engine() { return engine_; }
-  JobService& jobs() { return *jobs_; }
-  store::Store& store() { return *store_; }
-  Router& router() { return *router_; }
-  ApiContext& ctx() { return ctx_; }
-  ServerConfig& config() { return config_; }
-  engine::JobQueue& queue() { return *queue_; }
+  engine::testing::FakeEngine& engine() { return stack_.engine(); }
+  JobService& jobs() { return stack_.jobs(); }
+  store::Store& store() { return stack_.store(); }
+  Router& router() { return stack_.router(); }
+  ApiContext& ctx() { return stack_.ctx(); }
+  ServerConfig& config() { return stack_.config(); }
+  engine::JobQueue& queue() { return stack_.queue(); }
   std::vector<std::pair<std::string, std::string>> puts() {
     std::lock_guard<std::mutex> lock(puts_mu_);
     return puts_;
   }
 
  private:
-  ServerConfig config_;
-  engine::testing::FakeEngine engine_;
-  std::unique_ptr<store::Store> store_;
-  std::unique_ptr<engine::JobQueue> queue_;
-  Metrics metrics_;
-  TimerQueue timers_;
-  std::unique_ptr<JobService> jobs_;
-  std::unique_ptr<Router> router_;
-  ApiContext ctx_;
-  std::atomic<bool> shutting_down_{false};
+  // Before the stack: its queue's workers may call http_put until the stack is gone.
   std::mutex puts_mu_;
   std::vector<std::pair<std::string, std::string>> puts_;
+  HandlerStack stack_;
 };
 
 // Polls GET /api/v1/jobs/{id} until done (or 10 s).
