@@ -1,6 +1,7 @@
 #pragma once
 // TimerQueue: one thread that runs callbacks after a delay (interactive-run idle limits, Piston's
 // one-second init timeout, paiza long polls). Cancel() after the callback started is a no-op.
+// A callback that throws is logged and the queue goes on.
 //
 // Thread-safety: every method may be called from any thread, also from inside a callback.
 
