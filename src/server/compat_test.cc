@@ -7,6 +7,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <stdexcept>
 
 #include "server/judge0_codec.h"
 #include "server/testing/test_env.h"
@@ -567,6 +568,36 @@ TEST(PaizaTest, HostileParamsAre400s) {
   json num = env.CallJson("POST", "/runners/create",
                           R"({"language":"cat","source_code":42,"longpoll":true})", 200);
   EXPECT_EQ(num["status"], "completed");
+}
+
+// The long poll answers from the timer thread (longpoll_timeout) or an engine worker (the job
+// finished), where nothing above answers the client or catches: a respond that threw there (the
+// connection layer failing, bad_alloc) ended the whole server with std::terminate.
+TEST(PaizaTest, LongPollAnswerThatThrowsLeavesTheServerRunning) {
+  TestEnv env;
+  spdlog::set_level(spdlog::level::off);  // the throws are logged as errors
+  for (const char* body :
+       {R"({"source_code":"x","language":"slow","longpoll":true,"longpoll_timeout":0.05})",
+        R"({"source_code":"x","language":"cat","longpoll":true})"}) {
+    HttpRequest req;
+    req.method = "POST";
+    req.target = req.path = "/runners/create";
+    req.headers["content-type"] = "application/json";
+    req.body = body;
+    auto called = std::make_shared<std::promise<void>>();
+    env.router().Handle(req, [called](HttpResponse) {
+      called->set_value();
+      throw std::runtime_error("the connection layer failed");
+    });
+    EXPECT_EQ(called->get_future().wait_for(std::chrono::seconds(10)),
+              std::future_status::ready)
+        << body;
+  }
+  spdlog::set_level(spdlog::level::warn);
+  // Still serving, and the timer queue still runs long polls.
+  json done = env.CallJson("POST", "/runners/create",
+                           R"({"source_code":"x","language":"cat","longpoll":true})", 200);
+  EXPECT_EQ(done["status"], "completed");
 }
 
 // --- static files -----------------------------------------------------------------------------

@@ -9,6 +9,8 @@
 // seconds, memory in bytes; results are success, failure, error or timeout. Errors are
 // {"error": "..."}, which the client turns into an exception.
 
+#include <spdlog/spdlog.h>
+
 #include <memory>
 #include <optional>
 
@@ -234,13 +236,23 @@ void Create(ApiContext& ctx, const HttpRequest& req, Respond respond) {
   };
   auto w = std::make_shared<Waiter>();
   w->respond = std::move(respond);
+  // Runs on the timer thread or an engine worker, with no catch above that answers the client:
+  // the exception boundary of both callbacks (STYLE.md §3), as AnswerWhenDone is for the other
+  // APIs. A throw is logged; the waiter counts as answered, since a respond that threw cannot be
+  // trusted with a second answer (the router's finish drops seconds anyway).
   auto answer = [w](const std::string& status) {
     std::lock_guard<std::mutex> lock(w->mu);
     if (w->answered || w->id.empty()) {
       return false;
     }
     w->answered = true;
-    w->respond(JsonResponse(200, json{{"id", w->id}, {"status", status}, {"error", nullptr}}));
+    try {
+      w->respond(JsonResponse(200, json{{"id", w->id}, {"status", status}, {"error", nullptr}}));
+    } catch (const std::exception& e) {
+      spdlog::error("paiza runner {}: answering the long poll threw: {}", w->id, e.what());
+    } catch (...) {
+      spdlog::error("paiza runner {}: answering the long poll threw", w->id);
+    }
     return true;
   };
   std::lock_guard<std::mutex> lock(w->mu);  // held until the id is known, so callbacks wait
