@@ -212,9 +212,6 @@ Status ApplySetting(const std::string& key, const std::string& text, ServerConfi
     if (!v) {
       return std::move(v).error().Wrap(key);
     }
-    if (*v < 1024) {
-      return Invalid(key + ": must be at least 1K");
-    }
     (key == "job_output" ? c->job_output_bytes : c->ws_stdin_buffer_bytes) = *v;
   } else if (key == "retention_max_bytes") {
     auto v = ParseSize(text);
@@ -350,6 +347,17 @@ Status ServerConfig::Validate() const {
   }
   if (max_batch < 1) {
     return Invalid("max_batch: must be at least 1");
+  }
+  // Both budgets are memory the server holds per session or per job. Below 1K nothing useful
+  // fits; above 1G one session or job could take the server's memory, and a job's result is
+  // stored as one SQLite value, which holds at most 1,000,000,000 bytes.
+  for (const auto& [name, value] : {std::pair<const char*, uint64_t>{"ws_stdin_buffer",
+                                                                     ws_stdin_buffer_bytes},
+                                    {"job_output", job_output_bytes}}) {
+    if (value < 1024 || value > (1ull << 30)) {
+      return Invalid(std::string(name) + ": must be between 1K and 1G, got " +
+                     std::to_string(value) + " bytes");
+    }
   }
   if (header_timeout.count() <= 0 || idle_timeout.count() <= 0 || write_timeout.count() <= 0 ||
       ws_idle_timeout.count() <= 0 || body_timeout.count() <= 0) {
@@ -563,6 +571,8 @@ Status ApplyEnvironment(const std::map<std::string, std::string>& env, ServerCon
       {"RUNBOX_QUEUE_SIZE", "queue_size"},
       {"RUNBOX_PREPARED_BOXES", "prepared_boxes"},
       {"RUNBOX_MAX_BODY", "max_body"},
+      {"RUNBOX_WS_STDIN_BUFFER", "ws_stdin_buffer"},
+      {"RUNBOX_JOB_OUTPUT", "job_output"},
       {"RUNBOX_REQUIRE_API_KEY", "require_api_key"},
       {"RUNBOX_ALLOW_ANONYMOUS", "allow_anonymous"},
       {"RUNBOX_API_KEYS_FILE", "api_keys_file"},

@@ -19,7 +19,9 @@
 //   write_timeout = "30s"              # a client that does not read its response is dropped
 //   ws_idle_timeout = "60s"            # interactive run with no stdin and no output: TLE
 //   ws_stdin_buffer = "1M"             # stdin waiting for an interactive program; beyond: error
+//                                      # (1K to 1G; RUNBOX_WS_STDIN_BUFFER, --ws-stdin-buffer)
 //   job_output = "64M"                 # stdout+stderr of one job, compile and all tests
+//                                      # (1K to 1G; RUNBOX_JOB_OUTPUT, --job-output)
 //   max_batch = 20                     # jobs in one batch request
 //   body_timeout = "30s"               # a request's body must arrive within this after its
 //                                      # headers (each request on a connection: header_timeout
@@ -141,6 +143,7 @@ Status ApplyToml(const std::string& toml_text, const std::string& source_name,
 Status ApplyTomlFile(const std::string& path, ServerConfig* config);
 // Applies RUNBOX_* variables: RUNBOX_LISTEN, RUNBOX_DATA_DIR, RUNBOX_STATIC_DIR,
 // RUNBOX_LANGUAGES_DIR, RUNBOX_CACHE_DIR, RUNBOX_SLOTS, RUNBOX_QUEUE_SIZE, RUNBOX_MAX_BODY,
+// RUNBOX_WS_STDIN_BUFFER, RUNBOX_JOB_OUTPUT, RUNBOX_PREPARED_BOXES,
 // RUNBOX_REQUIRE_API_KEY, RUNBOX_ALLOW_ANONYMOUS, RUNBOX_API_KEYS ("name:key[:rate[:burst]],..."),
 // RUNBOX_API_KEYS_FILE, RUNBOX_CORS_ORIGINS, RUNBOX_ALLOWED_HOSTS and RUNBOX_CALLBACK_ALLOWLIST
 // (comma-separated), RUNBOX_LOG_LEVEL.

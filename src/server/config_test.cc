@@ -123,6 +123,10 @@ TEST(ServerConfigTest, ValidateCatchesBadValues) {
       {[](ServerConfig& c) { c.callback_allowlist = {"example.com"}; }, "callback_allowlist[0]"},
       {[](ServerConfig& c) { c.cors_origins = {"example.com"}; }, "cors_origins[0]"},
       {[](ServerConfig& c) { c.log_level = "loud"; }, "log_level"},
+      {[](ServerConfig& c) { c.ws_stdin_buffer_bytes = 0; },
+       "ws_stdin_buffer: must be between 1K and 1G, got 0 bytes"},
+      {[](ServerConfig& c) { c.job_output_bytes = 1023; }, "job_output: must be between 1K"},
+      {[](ServerConfig& c) { c.job_output_bytes = 5ull << 30; }, "job_output: must be between"},
   };
   for (const auto& c : cases) {
     ServerConfig cfg;
@@ -253,6 +257,55 @@ retention_interval = "1m"
   Status both = c.Validate();
   ASSERT_FALSE(both);
   EXPECT_THAT(both.error().message, HasSubstr("allow_anonymous"));
+}
+
+// The two memory budgets come from the file, the environment and flags like every setting, and
+// each source's bad values are refused naming the setting.
+TEST(ServerConfigTest, BudgetsFromTomlEnvironmentAndFlags) {
+  ServerConfig t;
+  ASSERT_TRUE(ApplyToml("ws_stdin_buffer = \"256K\"\njob_output = \"8M\"\n", "t.toml", &t));
+  EXPECT_EQ(t.ws_stdin_buffer_bytes, 256ull << 10);
+  EXPECT_EQ(t.job_output_bytes, 8ull << 20);
+
+  std::map<std::string, std::string> env = {{"RUNBOX_WS_STDIN_BUFFER", "2M"},
+                                            {"RUNBOX_JOB_OUTPUT", "128M"}};
+  auto from_env = LoadServerConfig(ServeFlags{}, env);
+  ASSERT_TRUE(from_env) << from_env.error().message;
+  EXPECT_EQ(from_env->ws_stdin_buffer_bytes, 2ull << 20);
+  EXPECT_EQ(from_env->job_output_bytes, 128ull << 20);
+
+  ServeFlags flags;
+  flags.ws_stdin_buffer = "4M";
+  flags.job_output = "32M";
+  auto from_flags = LoadServerConfig(flags, env);  // flags over the environment
+  ASSERT_TRUE(from_flags) << from_flags.error().message;
+  EXPECT_EQ(from_flags->ws_stdin_buffer_bytes, 4ull << 20);
+  EXPECT_EQ(from_flags->job_output_bytes, 32ull << 20);
+
+  struct Case {
+    ServeFlags flags;
+    std::map<std::string, std::string> env;
+    const char* want;
+  };
+  auto flag = [](std::string ServeFlags::*field, const char* value) {
+    ServeFlags f;
+    f.*field = value;
+    return f;
+  };
+  const Case bad[] = {
+      {flag(&ServeFlags::ws_stdin_buffer, "0"), {}, "ws_stdin_buffer: must be between 1K and 1G"},
+      {flag(&ServeFlags::job_output, "2G"), {}, "job_output: must be between 1K and 1G"},
+      {flag(&ServeFlags::job_output, "lots"), {}, "--job-output"},
+      {flag(&ServeFlags::ws_stdin_buffer, "-1"), {}, "--ws-stdin-buffer"},
+      {{}, {{"RUNBOX_WS_STDIN_BUFFER", "12Q"}}, "RUNBOX_WS_STDIN_BUFFER"},
+      {{}, {{"RUNBOX_JOB_OUTPUT", "0"}}, "job_output: must be between 1K and 1G"},
+  };
+  for (const auto& c : bad) {
+    auto r = LoadServerConfig(c.flags, c.env);
+    ASSERT_FALSE(r) << c.want;
+    EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument);
+    EXPECT_THAT(r.error().message, HasSubstr(c.want));
+  }
 }
 
 TEST(ServerConfigTest, EnvApiKeysAndBadValues) {

@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "server/codec.h"
+#include "server/metrics.h"
 #include "server/url.h"
 
 namespace runbox::server {
@@ -73,6 +74,12 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   void Register(void* key, std::weak_ptr<WsSession> s) {
     std::lock_guard<std::mutex> lock(mu);
     ws_sessions[key] = std::move(s);
+  }
+  // A request or connection refused here, before the router (it counts its own).
+  void Rejected(const char* reason) {
+    if (opt.metrics) {
+      opt.metrics->RecordRejected(reason);
+    }
   }
   void Unregister(void* key) {
     std::lock_guard<std::mutex> lock(mu);
@@ -167,6 +174,10 @@ class WsSession : public WsConnection, public std::enable_shared_from_this<WsSes
       if (self->closing_ || self->gone_) {
         return;
       }
+      if (!self->queue_.empty() && self->queued_bytes_ + t.size() > kMaxQueuedSendBytes) {
+        return self->OnSendOverflow();
+      }
+      self->queued_bytes_ += t.size();
       self->queue_.push_back(std::move(t));
       if (!self->writing_) {
         self->DoWrite();
@@ -222,23 +233,69 @@ class WsSession : public WsConnection, public std::enable_shared_from_this<WsSes
     }
     std::string msg = beast::buffers_to_string(buffer_.data());
     buffer_.consume(buffer_.size());
-    handler_->OnMessage(msg);
+    if (!gone_) {  // after a send overflow the handler has had OnClose: no message follows
+      handler_->OnMessage(msg);
+    }
     DoRead();
+  }
+
+  // More than kMaxQueuedSendBytes wait for a client that does not read them. The frames not yet
+  // on the wire are dropped, the handler learns the client is gone (an interactive run is
+  // killed, so it stops producing output), and a close frame with the reason follows the frame
+  // being written: a client that reads late still learns why.
+  void OnSendOverflow() {
+    spdlog::warn("ws: client does not read its messages ({} bytes waiting); closing it",
+                 queued_bytes_);
+    server_->Rejected("ws_send_overflow");
+    while (queue_.size() > (writing_ ? 1u : 0u)) {
+      queued_bytes_ -= queue_.back().size();
+      queue_.pop_back();
+    }
+    closing_ = true;
+    close_code_ = 1008;  // policy violation
+    close_reason_ = "output not read: more than " + std::to_string(kMaxQueuedSendBytes) +
+                    " bytes were waiting for this client";
+    Finish();
+    if (!writing_) {
+      DoClose();
+    }
+  }
+
+  // A frame (or the close frame) that the client has not taken within write_timeout: the client
+  // stopped reading, and the socket goes, as an HTTP answer's would. Beast's websocket timeout
+  // only watches the read side, so without this one write could wait forever.
+  void ArmWriteTimer() {
+    uint64_t gen = ++write_gen_;
+    write_timer_.expires_after(server_->opt.write_timeout);
+    write_timer_.async_wait([weak = weak_from_this(), gen](beast::error_code ec) {
+      auto self = weak.lock();
+      if (ec || !self || gen != self->write_gen_) {
+        return;
+      }
+      spdlog::info("ws: client did not read for {} ms; dropped",
+                   self->server_->opt.write_timeout.count());
+      beast::error_code ignored;
+      beast::get_lowest_layer(self->ws_).socket().close(ignored);
+    });
   }
 
   void DoWrite() {
     writing_ = true;
     ws_.text(true);
+    ArmWriteTimer();
     ws_.async_write(net::buffer(queue_.front()),
                     beast::bind_front_handler(&WsSession::OnWrite, shared_from_this()));
   }
 
   void OnWrite(beast::error_code ec, std::size_t) {
     writing_ = false;
+    ++write_gen_;
     if (ec) {
       queue_.clear();
+      queued_bytes_ = 0;
       return;  // the read side sees the failure too and calls Finish
     }
+    queued_bytes_ -= queue_.front().size();
     queue_.pop_front();
     if (!queue_.empty()) {
       DoWrite();
@@ -251,7 +308,8 @@ class WsSession : public WsConnection, public std::enable_shared_from_this<WsSes
     close_sent_ = true;
     websocket::close_reason cr(static_cast<websocket::close_code>(close_code_),
                                beast::string_view(close_reason_));
-    ws_.async_close(cr, [self = shared_from_this()](beast::error_code) {});
+    ArmWriteTimer();
+    ws_.async_close(cr, [self = shared_from_this()](beast::error_code) { ++self->write_gen_; });
   }
 
   void Finish() {
@@ -260,12 +318,22 @@ class WsSession : public WsConnection, public std::enable_shared_from_this<WsSes
     }
   }
 
+  // Frames queued for one client beyond the one being written. A client that sends stdin to an
+  // echoing program, or lets a program print, and never reads would otherwise make the server
+  // hold all of it: up to the output limit per run, six times that as JSON-escaped bytes, times
+  // every connection (issue 12). 8 MiB is far more than a client that reads falls behind by;
+  // the worst case becomes max_connections times 8 MiB instead of unbounded.
+  static constexpr uint64_t kMaxQueuedSendBytes = 8ull << 20;
+
   websocket::stream<beast::tcp_stream> ws_;
   beast::flat_buffer buffer_;
   std::shared_ptr<HttpServer::Impl> server_;
   std::shared_ptr<WsHandler> handler_;
   std::shared_ptr<ConnectionSlot> slot_;
   std::deque<std::string> queue_;
+  uint64_t queued_bytes_ = 0;  // sum of queue_'s sizes
+  net::steady_timer write_timer_{ws_.get_executor()};
+  uint64_t write_gen_ = 0;  // a write timer armed for an older write is stale
   bool writing_ = false;
   bool closing_ = false;
   bool close_sent_ = false;
@@ -317,6 +385,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
       spdlog::warn("http connection from {} refused: too many connections (max {} in all, {} "
                    "per client address)",
                    remote_ip_, server_->opt.max_connections, server_->opt.max_connections_per_ip);
+      server_->Rejected("too_many_connections");
       keep_alive_ = false;
       linger_ = std::chrono::milliseconds(200);
       HttpResponse r = NativeError({503, "too_many_connections",
@@ -416,6 +485,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   // Returns true when the read failed and the failure was handled.
   bool HandleReadError(beast::error_code ec, bool timed_out) {
     if (timed_out) {
+      server_->Rejected("request_timeout");
       keep_alive_ = false;
       WriteError(408, "request_timeout", "the request did not arrive in time");
       return true;
@@ -428,6 +498,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
       return true;
     }
     if (ec == http::error::body_limit) {
+      server_->Rejected("payload_too_large");
       keep_alive_ = false;
       WriteError(413, "payload_too_large",
                  "the request body is larger than " +

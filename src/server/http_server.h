@@ -8,6 +8,16 @@
 //   header_timeout of its first byte and its body within body_timeout after that, else it gets a
 //   408 that really reaches it; a keep-alive connection idle for idle_timeout is closed; a client
 //   that does not read its answer within write_timeout is dropped;
+// - a connection holds at most one answer: the next request (pipelined or not) is read and
+//   parsed only after the previous answer is written, so a client that sends requests and never
+//   reads answers holds one answer in memory, stalls in the socket buffers, and is dropped at
+//   write_timeout;
+// - a WebSocket holds at most kMaxQueuedSendBytes (8 MiB) of messages beyond the one being
+//   written; past it the handler gets OnClose (an interactive run is killed), the queued
+//   messages are dropped and the close frame is 1008 "output not read: ..."; a message or close
+//   frame the client does not take within write_timeout drops the connection;
+// - every refusal made here (408, 413, the connection caps, a WebSocket send overflow) is counted
+//   in options.metrics, as runbox_rejected_total{reason};
 // - at most max_connections connections in all and max_connections_per_ip from one address;
 //   beyond them a connection gets a 503 and is closed;
 // - an answer that ends a connection (413, 408, 400, Connection: close) is followed by a
@@ -29,6 +39,8 @@
 
 namespace runbox::server {
 
+class Metrics;
+
 struct HttpServerOptions {
   std::string host = "127.0.0.1";
   uint16_t port = 8080;  // 0: any free port
@@ -42,6 +54,8 @@ struct HttpServerOptions {
   size_t max_connections_per_ip = 64;
   // host:port entries a callback PUT may go to (ServerConfig::callback_allowlist).
   std::vector<std::string> callback_allowlist;
+  // Counts the refusals made here; may be null (then they are only logged). Not owned.
+  Metrics* metrics = nullptr;
 };
 
 class HttpServer {

@@ -22,6 +22,7 @@
 #include <condition_variable>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <future>
 #include <sstream>
 #include <thread>
@@ -508,6 +509,39 @@ http::response<http::string_body> ReadResponse(tcp::socket& s, beast::error_code
   return res;
 }
 
+// Resident memory of this process, which is the server the test started (Server runs in the
+// test process): VmRSS of /proc/self/status, in bytes.
+uint64_t ServerRssBytes() {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) {
+      return std::stoull(line.substr(6)) * 1024;  // "VmRSS:   12345 kB"
+    }
+  }
+  ADD_FAILURE() << "no VmRSS in /proc/self/status";
+  return 0;
+}
+
+// Opens /api/v1/ws/run and starts an echo run: each stdin message comes back as stdout. Returns
+// a stdin message of 32 KiB to send.
+std::string StartEchoRun(websocket::stream<tcp::socket>& ws, uint16_t port) {
+  ws.next_layer().connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port));
+  ws.handshake("127.0.0.1", "/api/v1/ws/run");
+  ws.text(true);
+  ws.write(net::buffer(std::string(
+      R"({"type":"start","language":"echo","files":[{"name":"m","content":"x"}]})")));
+  return json{{"type", "stdin"}, {"data", std::string(32 << 10, 'a')}}.dump();
+}
+
+// Polls until the server has `n` open connections or 5 s have passed; returns the last count.
+size_t WaitForConnections(const std::function<size_t()>& count, size_t n) {
+  for (int i = 0; i < 500 && count() != n; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return count();
+}
+
 }  // namespace issue12
 
 // A 413 must be read by the client, not lost to a reset: the server lingers, reading and
@@ -825,6 +859,170 @@ TEST_F(ServerFixture, AcceptBacksOffWhenDescriptorsRunOut) {
   EXPECT_EQ(lines, 2u) << logged.substr(0, 2000);
   EXPECT_THAT(logged, HasSubstr("Too many open files"));
   EXPECT_THAT(logged, HasSubstr("working again"));
+}
+
+// A client that pipelines requests for a big answer and never reads must not make the server
+// hold one answer per request: the session reads the next request only after the previous
+// answer is written, and a client that does not take an answer within write_timeout is dropped.
+TEST_F(ServerFixture, PipeliningClientThatNeverReadsCannotGrowServerMemory) {
+  ServerConfig cfg;
+  cfg.write_timeout = std::chrono::milliseconds(1000);
+  Start(cfg);
+  // A stored job whose answer is 3 MiB (the echo engine's stdout is its stdin).
+  json big = {{"language", "echo"},
+              {"files", {{{"name", "m"}, {"content", "x"}}}},
+              {"stdin", std::string(3 << 20, 'a')}};
+  auto created = Request(http::verb::post, "/api/v1/jobs", big.dump());
+  ASSERT_EQ(created.result_int(), 202) << created.body();
+  std::string id = json::parse(created.body())["id"];
+  for (int i = 0; i < 500; ++i) {
+    auto r = Request(http::verb::get, "/api/v1/jobs/" + id);
+    if (json::parse(r.body()).value("state", "") == "done") {
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  uint64_t before = issue12::ServerRssBytes();
+  net::io_context ioc;
+  tcp::socket greedy = issue12::Connect(ioc, port_);
+  // 1,000 requests for the same 3 MiB answer (3 GiB if the server queued them), sent from a
+  // thread: the server stops reading them, so the send blocks once the socket buffers are full.
+  std::string one = "GET /api/v1/jobs/" + id + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+  std::string requests;
+  for (int i = 0; i < 1000; ++i) {
+    requests += one;
+  }
+  std::thread sender([&] {
+    beast::error_code ec;
+    net::write(greedy, net::buffer(requests), ec);
+  });
+  uint64_t peak = before;
+  for (int i = 0; i < 30; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    peak = std::max(peak, issue12::ServerRssBytes());
+  }
+  // Another client is served meanwhile.
+  EXPECT_EQ(Request(http::verb::get, "/healthz").result_int(), 200);
+  // The greedy one is dropped once its answer has waited write_timeout.
+  EXPECT_EQ(issue12::WaitForConnections([this] { return server_connections(); }, 0), 0u);
+  beast::error_code ignored;
+  greedy.shutdown(tcp::socket::shutdown_both, ignored);
+  greedy.close(ignored);
+  sender.join();
+  RecordProperty("rss_growth_bytes", std::to_string(peak - before));
+  EXPECT_LT(peak - before, 64ull << 20) << "RSS before " << before << ", peak " << peak;
+}
+
+// A WebSocket client that feeds an interactive run (each stdin message comes back as stdout)
+// and never reads: the output frames it does not take must not pile up in the server. Past the
+// send cap the session ends with 1008 and a reason, which a client that reads late still gets.
+TEST_F(ServerFixture, WebSocketClientThatNeverReadsCannotGrowServerMemory) {
+  Start();
+  uint64_t before = issue12::ServerRssBytes();
+  net::io_context ioc;
+  websocket::stream<tcp::socket> ws(ioc);
+  std::string msg = issue12::StartEchoRun(ws, port_);
+  // 128 MiB of stdin in 32 KiB messages, all echoed back.
+  uint64_t peak = before;
+  beast::error_code ec;
+  for (int i = 0; i < 4096 && !ec; ++i) {
+    ws.write(net::buffer(msg), ec);
+    if (i % 64 == 0) {
+      peak = std::max(peak, issue12::ServerRssBytes());
+    }
+  }
+  peak = std::max(peak, issue12::ServerRssBytes());
+  RecordProperty("rss_growth_bytes", std::to_string(peak - before));
+  EXPECT_LT(peak - before, 64ull << 20) << "RSS before " << before << ", peak " << peak;
+  EXPECT_EQ(Request(http::verb::get, "/healthz").result_int(), 200);
+  // Reading now: what was already on its way, then the close frame with the reason.
+  for (;;) {
+    beast::flat_buffer buf;
+    ws.read(buf, ec);
+    if (ec) {
+      break;
+    }
+  }
+  EXPECT_EQ(ec, websocket::error::closed) << ec.message();
+  EXPECT_EQ(ws.reason().code, 1008);
+  EXPECT_THAT(std::string(ws.reason().reason.c_str()), HasSubstr("not read"));
+}
+
+// A WebSocket client that never reads at all is dropped once a frame has waited write_timeout.
+TEST_F(ServerFixture, WebSocketClientThatNeverReadsIsDropped) {
+  ServerConfig cfg;
+  cfg.write_timeout = std::chrono::milliseconds(500);
+  Start(cfg);
+  net::io_context ioc;
+  websocket::stream<tcp::socket> ws(ioc);
+  std::string msg = issue12::StartEchoRun(ws, port_);
+  // 16 MiB echoed: more than the socket buffers between the two hold.
+  beast::error_code ec;
+  for (int i = 0; i < 512 && !ec; ++i) {
+    ws.write(net::buffer(msg), ec);
+  }
+  EXPECT_EQ(issue12::WaitForConnections([this] { return server_connections(); }, 0), 0u);
+}
+
+// Every refusal is counted by its reason on /metrics, also those the HTTP layer makes before a
+// request reaches the router (408, 413), and the HELP text lists every reason.
+TEST_F(ServerFixture, MetricsCountEveryKindOfRefusal) {
+  ServerConfig cfg;
+  cfg.header_timeout = std::chrono::milliseconds(300);
+  cfg.max_body_bytes = 4096;
+  Start(cfg);
+  net::io_context ioc;
+  {
+    tcp::socket s = issue12::Connect(ioc, port_);
+    net::write(s, net::buffer(std::string("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n")));
+    beast::error_code ec;
+    EXPECT_EQ(issue12::ReadResponse(s, ec).result_int(), 408) << ec.message();
+  }
+  {
+    tcp::socket s = issue12::Connect(ioc, port_);
+    net::write(s, net::buffer(std::string("POST /api/v1/runs HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                                          "Content-Type: application/json\r\n"
+                                          "Content-Length: 100000\r\n\r\n")));
+    beast::error_code ec;
+    EXPECT_EQ(issue12::ReadResponse(s, ec).result_int(), 413) << ec.message();
+  }
+  {
+    tcp::socket s = issue12::Connect(ioc, port_);
+    net::write(s, net::buffer(std::string("GET /healthz HTTP/1.1\r\nHost: evil.x\r\n\r\n")));
+    beast::error_code ec;
+    EXPECT_EQ(issue12::ReadResponse(s, ec).result_int(), 421) << ec.message();
+  }
+  std::string text = Request(http::verb::get, "/metrics").body();
+  EXPECT_THAT(text, HasSubstr("runbox_rejected_total{reason=\"request_timeout\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr("runbox_rejected_total{reason=\"payload_too_large\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr("runbox_rejected_total{reason=\"misdirected_request\"} 1\n"));
+  size_t help = text.find("# HELP runbox_rejected_total");
+  ASSERT_NE(help, std::string::npos);
+  std::string help_line = text.substr(help, text.find('\n', help) - help);
+  for (const char* reason :
+       {"request_timeout", "payload_too_large", "unsupported_media_type", "misdirected_request",
+        "rate_limited", "unauthorized", "cross_site", "queue_full", "too_many_connections",
+        "storage_full", "ws_stdin_overflow", "ws_send_overflow"}) {
+    EXPECT_THAT(help_line, HasSubstr(reason));
+  }
+}
+
+// A WebSocket session that ended gives its connection slot back (a session kept alive by its own
+// handler would hold one slot forever, until max_connections refused everyone).
+TEST_F(ServerFixture, EndedWebSocketSessionsGiveTheirConnectionBack) {
+  Start();
+  for (int i = 0; i < 3; ++i) {
+    net::io_context ioc;
+    websocket::stream<tcp::socket> ws(ioc);
+    issue12::StartEchoRun(ws, port_);
+    ws.write(net::buffer(std::string(R"({"type":"stdin_close"})")));
+    beast::error_code ec;
+    for (beast::flat_buffer buf; !ec; buf.clear()) {
+      ws.read(buf, ec);
+    }
+    EXPECT_EQ(ec, websocket::error::closed) << ec.message();
+  }
+  EXPECT_EQ(issue12::WaitForConnections([this] { return server_connections(); }, 0), 0u);
 }
 
 }  // namespace

@@ -340,6 +340,9 @@ class InteractiveSession : public WsHandler, public std::enable_shared_from_this
       std::lock_guard<std::mutex> lock(mu_);
       closed_ = true;
       run = run_;
+      // The connection owns this handler, so holding it here is a cycle: without the reset no
+      // session was ever freed, and each kept its connection slot until max_connections ran out.
+      conn_.reset();
       ctx_.timers->Cancel(init_timer_);
       if (counted_) {
         ctx_.jobs->AdjustInteractive(-1);
@@ -367,8 +370,10 @@ class InteractiveSession : public WsHandler, public std::enable_shared_from_this
     }
   }
 
-  // The stdin message did not fit (InteractiveRun::WriteStdin): what to tell the client.
-  std::string StdinOverflowMessage() const {
+  // The stdin message did not fit (InteractiveRun::WriteStdin): counts the refusal for /metrics
+  // and returns what to tell the client.
+  std::string StdinOverflow() const {
+    ctx_.metrics->RecordRejected("ws_stdin_overflow");
     return "stdin: more than " + std::to_string(ctx_.config->ws_stdin_buffer_bytes) +
            " bytes are waiting for the program to read them; the session ends (the program does "
            "not read its stdin fast enough)";
@@ -446,7 +451,7 @@ class NativeRunHandler : public InteractiveSession<NativeRunHandler> {
         return;
       }
       if (!run_->WriteStdin(msg["data"].get<std::string>())) {
-        FailLocked({413, "limit_exceeded", StdinOverflowMessage(), "data"}, 1009);
+        FailLocked({413, "limit_exceeded", StdinOverflow(), "data"}, 1009);
       }
     } else if (type == "stdin_close") {
       run_->CloseStdin();
@@ -571,7 +576,7 @@ class NativeRunHandler : public InteractiveSession<NativeRunHandler> {
       return;
     }
     if (!initial_stdin.empty() && !run_->WriteStdin(std::move(initial_stdin))) {
-      FailLocked({413, "limit_exceeded", StdinOverflowMessage(), "stdin"}, 1009);
+      FailLocked({413, "limit_exceeded", StdinOverflow(), "stdin"}, 1009);
       return;
     }
     if (closed_) {
@@ -625,7 +630,7 @@ class PistonConnectHandler : public InteractiveSession<PistonConnectHandler> {
         return;
       }
       if (!run_->WriteStdin(JStr(msg, "data", ""))) {
-        NotifyErrorLocked(StdinOverflowMessage());
+        NotifyErrorLocked(StdinOverflow());
       }
     } else if (type == "signal") {
       if (!run_) {

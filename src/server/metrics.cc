@@ -88,8 +88,13 @@ std::string Metrics::Render(const QueueGauges& g) const {
   for (const auto& [status, n] : runs_) {
     out += "runbox_runs_total{status=\"" + status + "\"} " + std::to_string(n) + "\n";
   }
-  out += "# HELP runbox_rejected_total Requests refused before running: queue_full, "
-         "rate_limited, unauthorized.\n";
+  out += "# HELP runbox_rejected_total Requests and connections refused, by reason: "
+         "request_timeout (408), payload_too_large (413), unsupported_media_type (415), "
+         "misdirected_request (421), bad_request (malformed Host), rate_limited (429), "
+         "unauthorized (401, 403), cross_site (403), queue_full (503), too_many_connections "
+         "(503, connection caps), storage_full (507, and results that could not be stored), "
+         "ws_stdin_overflow (WebSocket stdin over ws_stdin_buffer), ws_send_overflow "
+         "(WebSocket client not reading its output).\n";
   out += "# TYPE runbox_rejected_total counter\n";
   for (const auto& [reason, n] : rejected_) {
     out += "runbox_rejected_total{reason=\"" + reason + "\"} " + std::to_string(n) + "\n";

@@ -44,7 +44,8 @@ class Metrics {
   void RecordRequest(const std::string& api, int status, double seconds);
   // One job finished with its overall status (OK, CE, TLE, ..., SE); times in seconds.
   void RecordRun(const std::string& status, double queue_wait_seconds, double run_seconds);
-  // A request refused because the queue was full or the client over its rate.
+  // A request or connection refused; `reason` is one of those runbox_rejected_total's HELP
+  // lists (request_timeout, payload_too_large, queue_full, ...). A new reason goes there too.
   void RecordRejected(const std::string& reason);
 
   std::string Render(const QueueGauges& gauges) const;

@@ -350,6 +350,10 @@ void Router::Handle(const HttpRequest& req, Respond respond) const {
     double secs =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     metrics_->RecordRequest(StyleName(log->first), resp.status, secs);
+    if (resp.status == 507) {
+      // Wherever it came from (a submission, a snippet): the disk is full.
+      metrics_->RecordRejected("storage_full");
+    }
     spdlog::info("http {} {} {} {}B {:.1f}ms api={} client={} ip={}", req_method, req_target,
                  resp.status, resp.body.size(), secs * 1000, StyleName(log->first), log->second,
                  ip);
@@ -381,6 +385,7 @@ void Router::Handle(const HttpRequest& req, Respond respond) const {
   {
     ApiError refused;
     if (!HostAllowed(req, &refused)) {
+      metrics_->RecordRejected(refused.status == 421 ? "misdirected_request" : "bad_request");
       finish(StyledError(ApiStyle::kPlain, refused));
       return;
     }
@@ -415,13 +420,14 @@ void Router::Handle(const HttpRequest& req, Respond respond) const {
   if (IsUnsafeMethod(req.method)) {
     ApiError refused;
     if (!CrossSiteAllowed(req, style, &refused)) {
-      metrics_->RecordRejected("cross_site");
+      metrics_->RecordRejected(refused.status == 415 ? "unsupported_media_type" : "cross_site");
       finish(StyledError(style, refused));
       return;
     }
   }
 
   if (req.body.size() > config_.max_body_bytes) {
+    metrics_->RecordRejected("payload_too_large");
     finish(StyledError(style, {413, "payload_too_large",
                                "the request body is larger than " +
                                    std::to_string(config_.max_body_bytes) + " bytes",

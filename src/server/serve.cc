@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <mutex>
 #include <thread>
+#include <tuple>
 
 #include "base/units.h"
 #include "engine/queue.h"
@@ -33,6 +34,10 @@ void AddServeFlags(CLI::App* app, ServeFlags* f) {
   app->add_option("--slots", f->slots, "box slots (0: number of cores)");
   app->add_option("--queue-size", f->queue_size, "jobs that may wait before 503");
   app->add_option("--max-body", f->max_body, "largest request body, like 4M");
+  app->add_option("--ws-stdin-buffer", f->ws_stdin_buffer,
+                  "stdin an interactive run may have waiting for its program, like 1M");
+  app->add_option("--job-output", f->job_output,
+                  "stdout+stderr of one job, its compile step and all tests, like 64M");
   app->add_option("--api-key", f->api_keys,
                   "refused: keys on the command line are visible to every host user; use "
                   "--api-keys-file or RUNBOX_API_KEYS");
@@ -80,12 +85,20 @@ Result<ServerConfig> LoadServerConfig(const ServeFlags& f,
   if (f.queue_size >= 0) {
     c.queue_size = static_cast<size_t>(f.queue_size);
   }
-  if (!f.max_body.empty()) {
-    auto v = ParseSize(f.max_body);
-    if (!v) {
-      return std::move(v).error().Wrap("--max-body");
+  // Sizes like 4M; an empty flag was not given.
+  const std::tuple<const char*, const std::string*, uint64_t*> sizes[] = {
+      {"--max-body", &f.max_body, &c.max_body_bytes},
+      {"--ws-stdin-buffer", &f.ws_stdin_buffer, &c.ws_stdin_buffer_bytes},
+      {"--job-output", &f.job_output, &c.job_output_bytes}};
+  for (const auto& [flag, text, bytes] : sizes) {
+    if (text->empty()) {
+      continue;
     }
-    c.max_body_bytes = *v;
+    auto v = ParseSize(*text);
+    if (!v) {
+      return std::move(v).error().Wrap(flag);
+    }
+    *bytes = *v;
   }
   if (f.require_api_key) {
     c.require_api_key = true;
@@ -194,6 +207,7 @@ Result<std::unique_ptr<Server>> Server::Create(const ServerConfig& config,
   ho.max_connections = st->config.max_connections;
   ho.max_connections_per_ip = st->config.max_connections_per_ip;
   ho.callback_allowlist = st->config.callback_allowlist;
+  ho.metrics = &st->metrics;
   st->http = std::make_unique<HttpServer>(st->router.get(), ho);
   State* raw = st.get();
   st->ctx.config = &st->config;

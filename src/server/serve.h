@@ -35,6 +35,8 @@ struct ServeFlags {
   std::string languages_dir;
   std::string cache_dir;
   std::string max_body;
+  std::string ws_stdin_buffer;  // sizes like 1M; empty: not given
+  std::string job_output;
   std::string log_level;
   int slots = -1;
   long long queue_size = -1;
