@@ -16,9 +16,9 @@
 #include "base/unique_fd.h"
 #include "base/units.h"
 #include "cli/cancel_on_signal.h"
-#include "cli/outcome_json.h"
 #include "sandbox/doctor.h"
 #include "sandbox/sandbox.h"
+#include "wire/result_json.h"
 
 namespace runbox::cli {
 namespace {
@@ -205,8 +205,14 @@ int RunExec(const ExecFlags& f) {
   if (signal_no != 0 && outcome->status == sandbox::RunStatus::kSystemError) {
     outcome->message = std::string("run cancelled: runbox received SIG") + sigabbrev_np(signal_no);
   }
-  auto j = OutcomeToJson(*outcome, req.stdout_fd < 0 || req.stderr_fd < 0);
-  std::string text = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  nlohmann::json j = wire::EncodeResult(*outcome);
+  if (req.stdout_fd >= 0 && req.stderr_fd >= 0) {
+    // Both went to runbox's own stdout/stderr or to files: the Result holds no output, rather
+    // than an empty one that looks like the program's.
+    j.erase("stdout");
+    j.erase("stderr");
+  }
+  const std::string text = wire::Dump(j);
   if (f.json) {
     std::printf("%s\n", text.c_str());
     std::fflush(stdout);

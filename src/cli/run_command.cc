@@ -27,9 +27,9 @@
 #include "base/unique_fd.h"
 #include "base/units.h"
 #include "cli/cancel_on_signal.h"
-#include "cli/job_json.h"
 #include "engine/engine.h"
 #include "lang/catalog.h"
+#include "wire/result_json.h"
 
 namespace runbox::cli {
 namespace {
@@ -277,9 +277,10 @@ int RunRun(const RunFlags& f) {
   }
   const engine::JobResult& r = *result;
   if (f.json) {
-    std::printf("%s\n", JobResultToJson(r).dump(-1, ' ', false,
-                                                 nlohmann::json::error_handler_t::replace)
-                            .c_str());
+    // docs/api.md's JobResult of a done job, without what only a stored job has (id, times).
+    nlohmann::json j = wire::EncodeJobResult(r);
+    j["state"] = "done";
+    std::printf("%s\n", wire::Dump(j).c_str());
     std::fflush(stdout);
   }
   if (signal_no != 0) {
@@ -317,7 +318,7 @@ int RunRun(const RunFlags& f) {
                   FormatSize(c.run.memory_kib * 1024).c_str(), detail.c_str());
     }
     if (!f.quiet) {
-      std::fprintf(stderr, "runbox: %s%s\n", OverallStatus(r).c_str(),
+      std::fprintf(stderr, "runbox: %s%s\n", wire::OverallStatus(r).c_str(),
                    r.compile_cached ? " (compile cached)" : "");
     }
     return all_ok ? 0 : 1;
