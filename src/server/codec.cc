@@ -37,8 +37,6 @@ ApiError FromError(const Error& error) {
   return {500, "internal", error.message, ""};
 }
 
-std::string Dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
-
 size_t JsonNestingDepth(const std::string& text, size_t limit) {
   size_t depth = 0;
   size_t deepest = 0;
@@ -89,47 +87,6 @@ bool ParseJsonBody(const std::string& body, json* out, ApiError* err, const char
     *out = json();
     *err = BadRequest("", std::string(what) + " is not valid JSON" + where);
     return false;
-  }
-  return true;
-}
-
-bool IsValidUtf8(const std::string& s) {
-  size_t i = 0;
-  const size_t n = s.size();
-  while (i < n) {
-    unsigned char c = static_cast<unsigned char>(s[i]);
-    size_t len;
-    uint32_t cp;
-    if (c < 0x80) {
-      ++i;
-      continue;
-    } else if ((c & 0xE0) == 0xC0) {
-      len = 2;
-      cp = c & 0x1F;
-    } else if ((c & 0xF0) == 0xE0) {
-      len = 3;
-      cp = c & 0x0F;
-    } else if ((c & 0xF8) == 0xF0) {
-      len = 4;
-      cp = c & 0x07;
-    } else {
-      return false;
-    }
-    if (i + len > n) {
-      return false;
-    }
-    for (size_t k = 1; k < len; ++k) {
-      unsigned char cc = static_cast<unsigned char>(s[i + k]);
-      if ((cc & 0xC0) != 0x80) {
-        return false;
-      }
-      cp = (cp << 6) | (cc & 0x3F);
-    }
-    if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-        cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
-      return false;
-    }
-    i += len;
   }
   return true;
 }
@@ -692,135 +649,6 @@ bool DecodeJobRequest(const json& j, const LimitsPolicy& policy, const DecodeOpt
   return true;
 }
 
-const char* StatusName(sandbox::RunStatus s) {
-  switch (s) {
-    case sandbox::RunStatus::kOk: return "OK";
-    case sandbox::RunStatus::kRuntimeError: return "RE";
-    case sandbox::RunStatus::kSignaled: return "SG";
-    case sandbox::RunStatus::kTimeLimit: return "TLE";
-    case sandbox::RunStatus::kMemoryLimit: return "MLE";
-    case sandbox::RunStatus::kOutputLimit: return "OLE";
-    case sandbox::RunStatus::kSystemError: return "SE";
-  }
-  return "SE";
-}
-
-json EncodeOutcome(const sandbox::Outcome& o) {
-  return {{"status", StatusName(o.status)},
-          {"exit_code", o.exit_code},
-          {"signal", o.signal},
-          {"cpu_time_ms", o.cpu_time_ms},
-          {"wall_time_ms", o.wall_time_ms},
-          {"memory_kib", o.memory_kib},
-          {"stdout", o.stdout_data},
-          {"stderr", o.stderr_data},
-          {"stdout_truncated", o.stdout_truncated},
-          {"stderr_truncated", o.stderr_truncated},
-          {"message", o.message}};
-}
-
-std::string OverallStatus(const engine::JobResult& r) {
-  if (r.compile_error) {
-    return "CE";
-  }
-  bool judged = false;
-  bool wrong = false;
-  for (const auto& c : r.cases) {
-    if (c.run.status != sandbox::RunStatus::kOk) {
-      return StatusName(c.run.status);
-    }
-    if (c.verdict != engine::Verdict::kNone) {
-      judged = true;
-      wrong = wrong || c.verdict == engine::Verdict::kWrongAnswer;
-    }
-  }
-  if (judged) {
-    return wrong ? "WA" : "AC";
-  }
-  return "OK";
-}
-
-namespace {
-
-// Stored form of a Result: outputs that are not UTF-8 become base64 (see EncodeJobResult). Takes
-// the outcome by value so that a caller done with it moves its outputs in: nothing here copies
-// a whole output.
-json StoredOutcome(sandbox::Outcome o) {
-  std::string out = std::move(o.stdout_data);
-  std::string err = std::move(o.stderr_data);
-  o.stdout_data.clear();
-  o.stderr_data.clear();
-  json j = EncodeOutcome(o);  // the outputs are empty here: nothing big is copied
-  for (const auto& [key, data] : {std::pair<const char*, std::string*>{"stdout", &out},
-                                  std::pair<const char*, std::string*>{"stderr", &err}}) {
-    if (IsValidUtf8(*data)) {
-      j[key] = std::move(*data);
-    } else {
-      j[key] = Base64Encode(*data);
-      j[std::string(key) + "_encoding"] = "base64";
-    }
-  }
-  return j;
-}
-
-// Native presentation of a stored Result: raw text (invalid bytes become U+FFFD on the wire).
-void PresentOutcome(json* j) {
-  if (!j->is_object()) {
-    return;
-  }
-  for (const char* key : {"stdout", "stderr"}) {
-    std::string enc = std::string(key) + "_encoding";
-    if (j->contains(enc)) {
-      (*j)[key] = RawOutput(*j, key);
-      j->erase(enc);
-    }
-  }
-}
-
-}  // namespace
-
-std::string RawOutput(const json& result_object, const char* key) {
-  std::string value = JStr(result_object, key, "");
-  if (JStr(result_object, (std::string(key) + "_encoding").c_str(), "") == "base64") {
-    std::string decoded;
-    if (Base64Decode(value, &decoded)) {
-      return decoded;
-    }
-  }
-  return value;
-}
-
-json EncodeJobResult(const engine::JobResult& r) {
-  engine::JobResult copy = r;
-  return EncodeJobResult(std::move(copy));
-}
-
-json EncodeJobResult(engine::JobResult&& r) {
-  const std::string status = OverallStatus(r);  // before the outputs move out
-  json cases = json::array();
-  for (auto& c : r.cases) {
-    json cj = json::object();
-    cj["result"] = StoredOutcome(std::move(c.run));
-    switch (c.verdict) {
-      case engine::Verdict::kNone: cj["verdict"] = nullptr; break;
-      case engine::Verdict::kAccepted: cj["verdict"] = "AC"; break;
-      case engine::Verdict::kWrongAnswer: cj["verdict"] = "WA"; break;
-    }
-    if (!c.difference.empty()) {
-      cj["difference"] = std::move(c.difference);
-    }
-    cases.push_back(std::move(cj));
-  }
-  json out = json::object();
-  out["language"] = std::move(r.language);
-  out["version"] = std::move(r.version);
-  out["compile"] = r.compile ? StoredOutcome(std::move(*r.compile)) : json(nullptr);
-  out["compile_cached"] = r.compile_cached;
-  out["status"] = status;
-  out["cases"] = std::move(cases);
-  return out;
-}
-
 json ErrorResult(const std::string& message) {
   return {{"compile", nullptr}, {"compile_cached", false}, {"status", "SE"},
           {"message", message}, {"cases", json::array()}};
@@ -834,14 +662,7 @@ json EncodeJobRecord(const store::JobRecord& record) {
   if (record.state == store::JobState::kDone) {
     json result = json::parse(record.result_json, nullptr, false);
     if (result.is_object()) {
-      PresentOutcome(&result["compile"]);
-      if (result.contains("cases") && result["cases"].is_array()) {
-        for (auto& c : result["cases"]) {
-          if (c.is_object() && c.contains("result")) {
-            PresentOutcome(&c["result"]);
-          }
-        }
-      }
+      wire::PresentStoredJobResult(&result);
       for (auto& [k, v] : result.items()) {
         out[k] = std::move(v);  // the cases hold every output: moved, not copied
       }
@@ -902,76 +723,6 @@ int64_t NowUnixMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
-}
-
-std::string Base64Encode(const std::string& in) {
-  static constexpr char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  out.reserve((in.size() + 2) / 3 * 4);
-  size_t i = 0;
-  while (i + 2 < in.size()) {
-    uint32_t v = (static_cast<unsigned char>(in[i]) << 16) |
-                 (static_cast<unsigned char>(in[i + 1]) << 8) |
-                 static_cast<unsigned char>(in[i + 2]);
-    out.push_back(kAlphabet[(v >> 18) & 63]);
-    out.push_back(kAlphabet[(v >> 12) & 63]);
-    out.push_back(kAlphabet[(v >> 6) & 63]);
-    out.push_back(kAlphabet[v & 63]);
-    i += 3;
-  }
-  if (i + 1 == in.size()) {
-    uint32_t v = static_cast<unsigned char>(in[i]) << 16;
-    out.push_back(kAlphabet[(v >> 18) & 63]);
-    out.push_back(kAlphabet[(v >> 12) & 63]);
-    out += "==";
-  } else if (i + 2 == in.size()) {
-    uint32_t v = (static_cast<unsigned char>(in[i]) << 16) |
-                 (static_cast<unsigned char>(in[i + 1]) << 8);
-    out.push_back(kAlphabet[(v >> 18) & 63]);
-    out.push_back(kAlphabet[(v >> 12) & 63]);
-    out.push_back(kAlphabet[(v >> 6) & 63]);
-    out.push_back('=');
-  }
-  return out;
-}
-
-bool Base64Decode(const std::string& in, std::string* out) {
-  out->clear();
-  uint32_t acc = 0;
-  int bits = 0;
-  bool padding = false;
-  for (char c : in) {
-    int v;
-    if (c >= 'A' && c <= 'Z') {
-      v = c - 'A';
-    } else if (c >= 'a' && c <= 'z') {
-      v = c - 'a' + 26;
-    } else if (c >= '0' && c <= '9') {
-      v = c - '0' + 52;
-    } else if (c == '+' || c == '-') {
-      v = 62;
-    } else if (c == '/' || c == '_') {
-      v = 63;
-    } else if (c == '=') {
-      padding = true;
-      continue;
-    } else if (c == '\n' || c == '\r' || c == ' ' || c == '\t') {
-      continue;
-    } else {
-      return false;
-    }
-    if (padding) {
-      return false;  // data after padding
-    }
-    acc = (acc << 6) | static_cast<uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out->push_back(static_cast<char>((acc >> bits) & 0xFF));
-    }
-  }
-  return bits < 6;  // a single leftover sextet cannot encode a byte
 }
 
 }  // namespace runbox::server

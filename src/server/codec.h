@@ -13,6 +13,7 @@
 #include "engine/job.h"
 #include "server/http_types.h"
 #include "store/store.h"
+#include "wire/result_json.h"
 
 namespace runbox::server {
 
@@ -33,9 +34,9 @@ ApiError NotFoundError(const std::string& message);
 // kPermissionDenied 403, kResourceExhausted 503 (queue full), kUnavailable 503, kInternal 500.
 ApiError FromError(const Error& error);
 
-// Serializes JSON for the wire. Program output need not be UTF-8: invalid sequences become
-// U+FFFD instead of failing (nlohmann's default is to throw).
-std::string Dump(const json& j);
+// Serializes JSON for the wire (wire/result_json.h): invalid UTF-8 in program output becomes
+// U+FFFD instead of failing.
+using wire::Dump;
 // Deepest nesting of arrays and objects a request may use. nlohmann parses iteratively, but
 // copying, comparing and dumping a value recurse once per level: 100k levels of "[[[...]]]" in a
 // 200 KB body overflowed the stack of the thread that touched it. No API of runbox needs more
@@ -50,7 +51,7 @@ bool ParseJsonBody(const std::string& body, json* out, ApiError* err,
 // How deeply `text` nests arrays and objects (brackets inside strings do not count). Linear, no
 // allocation; stops counting once above `limit`.
 size_t JsonNestingDepth(const std::string& text, size_t limit = kMaxJsonDepth);
-bool IsValidUtf8(const std::string& s);
+using wire::IsValidUtf8;
 
 HttpResponse JsonResponse(int status, const json& body);
 // Native error body: {"error": {"code", "message", "field"?}}.
@@ -120,21 +121,19 @@ struct DecodeOptions {
 bool DecodeJobRequest(const json& j, const LimitsPolicy& policy, const DecodeOptions& options,
                       engine::Job* out, ApiError* err);
 
-// "OK", "RE", "SG", "TLE", "MLE", "OLE", "SE" (kept here too so the server does not depend on
-// the sandbox library for a name).
-const char* StatusName(sandbox::RunStatus s);
-json EncodeOutcome(const sandbox::Outcome& o);
-// CE when the compile failed; else the first case that is not OK; else AC/WA when judged; else OK.
-std::string OverallStatus(const engine::JobResult& r);
+// A run's Result and a JobResult are encoded by wire/result_json.h alone; these are the server's
+// names for its forms.
+// The wire Result of one process (the WebSocket protocols send it as is).
+inline json EncodeOutcome(const sandbox::Outcome& o) { return wire::EncodeResult(o); }
+using wire::OverallStatus;
 // The stored result (result_json): language, version, compile, compile_cached, status, cases.
 // Output that is not valid UTF-8 is stored base64-encoded ("stdout_encoding": "base64") so that
-// no byte is lost; RawOutput() reads it back, EncodeJobRecord() presents it as text.
-json EncodeJobResult(const engine::JobResult& r);
-// The same, moving each output into the JSON instead of copying it: a job's outputs may be tens
-// of MiB, and the caller (the queue worker storing the result) needs them no more.
-json EncodeJobResult(engine::JobResult&& r);
-// The bytes of `key` ("stdout", "stderr") of a stored Result object.
-std::string RawOutput(const json& result_object, const char* key);
+// no byte is lost; RawOutput() reads it back, EncodeJobRecord() presents it as text. By value:
+// the queue worker moves its JobResult in (a job's outputs may be tens of MiB).
+inline json EncodeJobResult(engine::JobResult r) {
+  return wire::EncodeJobResult(std::move(r), wire::OutputForm::kBase64WhenNotUtf8);
+}
+using wire::RawOutput;
 // A result for a job the engine could not run, or that was lost to a crash: status SE.
 json ErrorResult(const std::string& message);
 // The JobResult object of docs/api.md for a stored job (any state).
@@ -150,10 +149,8 @@ bool JBool(const json& j, const char* key, bool def = false);
 std::string Iso8601(int64_t unix_ms);
 int64_t NowUnixMs();
 
-std::string Base64Encode(const std::string& in);
-// Accepts standard and URL-safe alphabets, with or without padding, and ignores whitespace
-// (Judge0 clients send MIME-wrapped base64). false on other characters, on data after '=' padding,
-// and on a length that cannot be base64 (a single leftover character).
-bool Base64Decode(const std::string& in, std::string* out);
+// wire/text.h: standard base64 out; standard, URL-safe and MIME-wrapped base64 in.
+using wire::Base64Decode;
+using wire::Base64Encode;
 
 }  // namespace runbox::server
