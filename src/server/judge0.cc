@@ -526,40 +526,31 @@ Judge0Status Judge0StatusOf(const store::JobRecord& record, const json& result, 
   if (overall == "CE") {
     return {6, "Compilation Error"};
   }
-  if (!result.contains("cases") || !result["cases"].is_array() || result["cases"].empty()) {
+  const json* run = wire::FirstCaseResult(result);
+  if (!run) {
     return {13, "Internal Error"};
   }
-  const json& run = result["cases"][0]["result"];
-  std::string s = JStr(run, "status", "SE");
-  int sig = JInt(run, "signal", 0);
-  if (s == "OK") {
-    const json& verdict = result["cases"][0]["verdict"];
-    if (judged && verdict.is_string() && verdict.get<std::string>() == "WA") {
-      return {4, "Wrong Answer"};
-    }
-    return {3, "Accepted"};
-  }
-  if (s == "TLE") {
-    return {5, "Time Limit Exceeded"};
-  }
-  if (s == "RE") {
-    return {11, "Runtime Error (NZEC)"};
-  }
-  if (s == "OLE") {
-    return {8, "Runtime Error (SIGXFSZ)"};
-  }
-  if (s == "SG") {
-    // Status.find_runtime_error_by_status_code
-    switch (sig) {
-      case 11: return {7, "Runtime Error (SIGSEGV)"};
-      case 25: return {8, "Runtime Error (SIGXFSZ)"};
-      case 8: return {9, "Runtime Error (SIGFPE)"};
-      case 6: return {10, "Runtime Error (SIGABRT)"};
-      default: return {12, "Runtime Error (Other)"};
-    }
-  }
-  if (s == "MLE") {
-    return {12, "Runtime Error (Other)"};
+  const sandbox::Outcome o = wire::DecodeResult(*run);
+  switch (o.status) {
+    case sandbox::RunStatus::kOk:
+      if (judged && JStr(result["cases"][0], "verdict", "") == "WA") {
+        return {4, "Wrong Answer"};
+      }
+      return {3, "Accepted"};
+    case sandbox::RunStatus::kTimeLimit: return {5, "Time Limit Exceeded"};
+    case sandbox::RunStatus::kRuntimeError: return {11, "Runtime Error (NZEC)"};
+    case sandbox::RunStatus::kOutputLimit: return {8, "Runtime Error (SIGXFSZ)"};
+    case sandbox::RunStatus::kSignaled:
+      // Status.find_runtime_error_by_status_code
+      switch (o.signal) {
+        case 11: return {7, "Runtime Error (SIGSEGV)"};
+        case 25: return {8, "Runtime Error (SIGXFSZ)"};
+        case 8: return {9, "Runtime Error (SIGFPE)"};
+        case 6: return {10, "Runtime Error (SIGABRT)"};
+        default: return {12, "Runtime Error (Other)"};
+      }
+    case sandbox::RunStatus::kMemoryLimit: return {12, "Runtime Error (Other)"};
+    case sandbox::RunStatus::kSystemError: break;
   }
   return {13, "Internal Error"};
 }
@@ -597,8 +588,8 @@ bool EncodeJudge0Submission(const store::JobRecord& record, ApiContext& ctx, boo
   s["exit_signal"] = nullptr;
   if (record.state == store::JobState::kDone) {
     if (result.contains("compile") && result["compile"].is_object()) {
-      const json& c = result["compile"];
-      std::string co = RawOutput(c, "stdout") + RawOutput(c, "stderr");
+      const sandbox::Outcome c = wire::DecodeResult(result["compile"]);
+      std::string co = c.stdout_data + c.stderr_data;
       if (!co.empty()) {
         text["compile_output"] = co;
       }
@@ -606,35 +597,32 @@ bool EncodeJudge0Submission(const store::JobRecord& record, ApiContext& ctx, boo
     if (JStr(result, "status", "") == "SE" && result.contains("message")) {
       text["message"] = result["message"];
     }
-    if (result.contains("cases") && result["cases"].is_array() && !result["cases"].empty()) {
-      const json& run = result["cases"][0]["result"];
-      std::string out = RawOutput(run, "stdout");
-      std::string err = RawOutput(run, "stderr");
+    if (const json* run_json = wire::FirstCaseResult(result)) {
+      sandbox::Outcome run = wire::DecodeResult(*run_json);
+      std::string out = std::move(run.stdout_data);
+      std::string err = std::move(run.stderr_data);
       if (JBool(params, "redirect_stderr_to_stdout", false)) {
         out += err;
         err.clear();
       }
-      text["stdout"] = out.empty() ? json(nullptr) : json(out);
-      text["stderr"] = err.empty() ? json(nullptr) : json(err);
-      std::string status = JStr(run, "status", "SE");
-      if (status != "OK") {
-        text["message"] = JStr(run, "message", "");
+      text["stdout"] = out.empty() ? json(nullptr) : json(std::move(out));
+      text["stderr"] = err.empty() ? json(nullptr) : json(std::move(err));
+      if (run.status != sandbox::RunStatus::kOk) {
+        text["message"] = run.message;
       }
-      s["time"] = Seconds(JInt(run, "cpu_time_ms", 0));
-      s["wall_time"] = Seconds(JInt(run, "wall_time_ms", 0));
-      s["memory"] = JInt(run, "memory_kib", 0);
-      int code = JInt(run, "exit_code", -1);
-      int sig = JInt(run, "signal", 0);
-      if (code >= 0) {
-        s["exit_code"] = code;
+      s["time"] = Seconds(run.cpu_time_ms);
+      s["wall_time"] = Seconds(run.wall_time_ms);
+      s["memory"] = run.memory_kib;
+      if (run.exit_code >= 0) {
+        s["exit_code"] = run.exit_code;
       }
-      if (sig > 0) {
-        s["exit_signal"] = sig;
+      if (run.signal > 0) {
+        s["exit_signal"] = run.signal;
       }
     } else if (st.id == 6) {
       const json& c = result["compile"];
       if (c.is_object()) {
-        s["exit_code"] = JInt(c, "exit_code", 1);
+        s["exit_code"] = wire::DecodeResult(c).exit_code;
       }
     }
   }

@@ -144,23 +144,22 @@ json Details(const store::JobRecord& record) {
     return d;
   }
   if (result.contains("compile") && result["compile"].is_object()) {
-    const json& c = result["compile"];
-    std::string cs = JStr(c, "status", "SE");
-    d["build_stdout"] = RawOutput(c, "stdout");
-    d["build_stderr"] = RawOutput(c, "stderr");
-    d["build_exit_code"] = JInt(c, "exit_code", -1);
-    d["build_time"] = Seconds(JInt(c, "wall_time_ms", 0));
-    d["build_memory"] = JInt(c, "memory_kib", 0) * 1024;
-    d["build_result"] = ResultOf(cs);
+    sandbox::Outcome c = wire::DecodeResult(result["compile"]);
+    d["build_stdout"] = std::move(c.stdout_data);
+    d["build_stderr"] = std::move(c.stderr_data);
+    d["build_exit_code"] = c.exit_code;
+    d["build_time"] = Seconds(c.wall_time_ms);
+    d["build_memory"] = c.memory_kib * 1024;
+    d["build_result"] = ResultOf(sandbox::StatusCode(c.status));
   }
-  if (result.contains("cases") && result["cases"].is_array() && !result["cases"].empty()) {
-    const json& r = result["cases"][0]["result"];
-    d["stdout"] = RawOutput(r, "stdout");
-    d["stderr"] = RawOutput(r, "stderr");
-    d["exit_code"] = JInt(r, "exit_code", -1);
-    d["time"] = Seconds(JInt(r, "cpu_time_ms", 0));
-    d["memory"] = JInt(r, "memory_kib", 0) * 1024;
-    d["result"] = ResultOf(JStr(r, "status", "SE"));
+  if (const json* run = wire::FirstCaseResult(result)) {
+    sandbox::Outcome r = wire::DecodeResult(*run);
+    d["stdout"] = std::move(r.stdout_data);
+    d["stderr"] = std::move(r.stderr_data);
+    d["exit_code"] = r.exit_code;
+    d["time"] = Seconds(r.cpu_time_ms);
+    d["memory"] = r.memory_kib * 1024;
+    d["result"] = ResultOf(sandbox::StatusCode(r.status));
   } else if (JStr(result, "status", "") == "SE") {
     d["result"] = "error";
     d["stderr"] = JStr(result, "message", "");

@@ -318,49 +318,48 @@ const char* SignalName(int sig) {
 }  // namespace
 
 json EncodePistonStage(const json& result) {
-  std::string status = JStr(result, "status", "SE");
-  std::string out = RawOutput(result, "stdout");
-  std::string err = RawOutput(result, "stderr");
-  int exit_code = JInt(result, "exit_code", -1);
-  int signal = JInt(result, "signal", 0);
-  json stage = {{"stdout", out},
-                {"stderr", err},
-                {"output", out + err},
+  using sandbox::RunStatus;
+  const sandbox::Outcome o = wire::DecodeResult(result);
+  json stage = {{"stdout", o.stdout_data},
+                {"stderr", o.stderr_data},
+                {"output", o.stdout_data + o.stderr_data},
                 {"code", nullptr},
                 {"signal", nullptr},
                 {"message", nullptr},
                 {"status", nullptr},
-                {"memory", JInt(result, "memory_kib", 0) * 1024},
-                {"cpu_time", JInt(result, "cpu_time_ms", 0)},
-                {"wall_time", JInt(result, "wall_time_ms", 0)}};
-  if (status == "OK" || status == "RE") {
-    stage["code"] = exit_code;
+                {"memory", o.memory_kib * 1024},
+                {"cpu_time", o.cpu_time_ms},
+                {"wall_time", o.wall_time_ms}};
+  if (o.status == RunStatus::kOk || o.status == RunStatus::kRuntimeError) {
+    stage["code"] = o.exit_code;
   }
-  if (signal > 0 && SignalName(signal)) {
-    stage["signal"] = SignalName(signal);
+  if (o.signal > 0 && SignalName(o.signal)) {
+    stage["signal"] = SignalName(o.signal);
   }
-  if (status != "OK") {
-    stage["message"] = JStr(result, "message", "");
+  if (o.status != RunStatus::kOk) {
+    stage["message"] = o.message;
   }
   // isolate's codes as Piston reports them: RE (non-zero exit), SG (signal), TO (timeout),
   // OL/EL (stdout/stderr too long), XX (internal error).
-  if (status == "RE") {
-    stage["status"] = "RE";
-  } else if (status == "SG" || status == "MLE") {
-    stage["status"] = "SG";
-    if (stage["signal"].is_null()) {
+  switch (o.status) {
+    case RunStatus::kOk: break;
+    case RunStatus::kRuntimeError: stage["status"] = "RE"; break;
+    case RunStatus::kSignaled:
+    case RunStatus::kMemoryLimit:
+      stage["status"] = "SG";
+      if (stage["signal"].is_null()) {
+        stage["signal"] = "SIGKILL";
+      }
+      break;
+    case RunStatus::kTimeLimit:
+      stage["status"] = "TO";
       stage["signal"] = "SIGKILL";
-    }
-  } else if (status == "TLE") {
-    stage["status"] = "TO";
-    stage["signal"] = "SIGKILL";
-  } else if (status == "OLE") {
-    bool err_only = JBool(result, "stderr_truncated", false) &&
-                    !JBool(result, "stdout_truncated", false);
-    stage["status"] = err_only ? "EL" : "OL";
-    stage["signal"] = "SIGKILL";
-  } else if (status == "SE") {
-    stage["status"] = "XX";
+      break;
+    case RunStatus::kOutputLimit:
+      stage["status"] = o.stderr_truncated && !o.stdout_truncated ? "EL" : "OL";
+      stage["signal"] = "SIGKILL";
+      break;
+    case RunStatus::kSystemError: stage["status"] = "XX"; break;
   }
   return stage;
 }
