@@ -7,7 +7,8 @@
 //   "boom"                    Run returns an Error (kInternal)
 // A file content "exit N" makes the run exit with code N (RE); "segv" makes it SG; "tle" TLE;
 // "mle" MLE; "ole" OLE. With hooks.stdin_fd set it echoes stdin as it arrives through on_output
-// until EOF or cancel_fd becomes readable (then SE "cancelled"); each signal number arriving on
+// until EOF or cancel_fd becomes readable (then SE "cancelled"), or for the content "flood"
+// prints 64 KiB chunks without reading stdin until cancelled (at most 256 MiB); each signal number arriving on
 // hooks.signal_fd is reported on stderr as "signal N\n", as a program handling it would.
 
 #include <poll.h>
@@ -83,7 +84,7 @@ class FakeEngine : public Engine {
       o.memory_kib = 1024;
       o.message = "exited with code 0";
       if (hooks.stdin_fd >= 0) {
-        if (!Interactive(hooks, &o)) {
+        if (!(code == "flood" ? Flood(hooks, &o) : Interactive(hooks, &o))) {
           r.cases.push_back(cr);
           return r;
         }
@@ -160,6 +161,25 @@ class FakeEngine : public Engine {
 
  private:
   // Echoes stdin to on_output until EOF; false when cancelled.
+  // A program that prints as fast as it can and reads nothing: a client that never reads its
+  // output must not make the server hold all of it.
+  static bool Flood(const RunHooks& hooks, sandbox::Outcome* o) {
+    const std::string chunk(64 << 10, 'f');
+    for (int i = 0; i < 4096; ++i) {
+      pollfd cancel = {hooks.cancel_fd, POLLIN, 0};
+      if (hooks.cancel_fd >= 0 && ::poll(&cancel, 1, 0) > 0) {
+        o->status = sandbox::RunStatus::kSystemError;
+        o->exit_code = -1;
+        o->message = "cancelled";
+        return false;
+      }
+      if (hooks.on_output) {
+        hooks.on_output(1, chunk);
+      }
+    }
+    return true;
+  }
+
   static bool Interactive(const RunHooks& hooks, sandbox::Outcome* o) {
     char buf[4096];
     for (;;) {
