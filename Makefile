@@ -48,7 +48,7 @@ node-deps: tests/server/node/node_modules/.package-lock.json
 # Every test: ctest (unit tests, real boxes, the real server with real clients, every catalog
 # language), the page in a real browser against the real server, the cgroup, limit and cleanup
 # tests again inside a cgroup-v2-only VM (shared/vm/cgroup2-vm), the unit tests under ASan+UBSan,
-# then every fuzz target for FUZZ_SECONDS. (TSan: `make sanitize-test`, not yet run green.)
+# then every fuzz target for FUZZ_SECONDS. (TSan: `make sanitize-test`; it still reports races, see README.)
 test: test-deps languages build web browser node-deps
 	cd $(BUILD) && ctest --output-on-failure -j 1
 	cd web && RUNBOX_BIN=$(abspath $(RUNBOX)) RUNBOX_SERVE_ARGS="--languages $(CURDIR)/languages" \
